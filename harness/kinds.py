@@ -1,0 +1,41 @@
+"""The vocabulary of verdicts: every failure the harness reports has exactly one of these kinds.
+
+Kept as plain strings (they go into JSON reports and zoo headers) with one place that lists them.
+"""
+
+from __future__ import annotations
+
+#: Output differs from the reference by more than the tolerance policy allows.
+MISMATCH = "mismatch"
+#: NaN or inf where the float64 reference is finite (never excused by ``equal_nan``).
+NAN = "nan"
+#: ``forward`` (or the kernel launch) raised a Python exception.
+EXCEPTION = "exception"
+#: The worker process died (signal, abort, CUDA error): see the isolated runner.
+CRASH = "crash"
+#: The example did not finish within its time limit.
+TIMEOUT = "timeout"
+#: Output is not a tensor, or has the wrong shape, dtype or device.
+BAD_OUTPUT = "bad_output"
+#: The candidate changed its inputs or parameters (checked by content).
+INPUT_MUTATED = "input_mutated"
+#: A second call with new values returned the old answer (caching by shape/pointer, lazy outputs).
+STALE_OUTPUT = "stale_output"
+#: The candidate computed with PyTorch's own ops instead of (or besides) its Triton kernel.
+TORCH_FALLBACK = "torch_fallback"
+#: Part of the output was never written (shows through poisoned allocations).
+UNINITIALIZED_OUTPUT = "uninitialized_output"
+#: Two runs on the same inputs disagree beyond what the kernel declares.
+NONDETERMINISTIC = "nondeterministic"
+#: f(cat(a, b)) != cat(f(a), f(b)) or a batch permutation is not followed.
+BATCH_VARIANCE = "batch_variance"
+#: The errors are inconsistent with the precision contract the kernel declares.
+PRECISION_CONTRACT = "precision_contract"
+
+FAILURE_KINDS = (
+    MISMATCH, NAN, EXCEPTION, CRASH, TIMEOUT, BAD_OUTPUT, INPUT_MUTATED, STALE_OUTPUT,
+    TORCH_FALLBACK, UNINITIALIZED_OUTPUT, NONDETERMINISTIC, BATCH_VARIANCE, PRECISION_CONTRACT,
+)
+
+#: Not a verdict: the backend cannot run this case correctly (e.g. bf16 ``tl.dot`` in the interpreter).
+UNSUPPORTED = "unsupported"
