@@ -1,0 +1,175 @@
+"""Where kernels run: a CUDA GPU when there is one, the Triton interpreter otherwise.
+
+The choice must be made before :mod:`triton` is imported, because ``@triton.jit`` decides at decoration
+time whether a function is compiled or interpreted (it reads ``TRITON_INTERPRET``). Importing
+:mod:`harness` therefore calls :func:`select` once. Override with ``FUSEFUZZ_BACKEND=cuda|interpreter|auto``
+(or the CLI's ``--backend`` / pytest's ``--fusefuzz-backend``, which set that variable before anything else).
+
+On the interpreter, two patches make the backend honest (each one is a fact measured here, see
+``shared/notes/facts.md``):
+
+* ``tl.dot`` on bf16 operands returns garbage in the interpreter: it raises :class:`BackendUnsupported`
+  instead, so the example is reported as *unsupported here*, never as pass or fail.
+* ``tl.dot`` with ``input_precision="tf32"`` (Triton's default for fp32) is computed exactly by the
+  interpreter, while the GPU truncates both operands to 10 mantissa bits. The patch applies the same
+  truncation, so a TF32 kernel that claims ``ieee`` is caught on CPU too, and TF32 bounds are exercised.
+* ``tl.inline_asm_elementwise`` (and extern calls) raise ``NotImplementedError`` in the interpreter; the
+  runner maps that to unsupported as well (see :func:`unsupported_reason`).
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+
+ENV_VAR = "FUSEFUZZ_BACKEND"
+CHOICES = ("auto", "cuda", "interpreter")
+
+_selected: str | None = None
+
+
+class BackendUnsupported(RuntimeError):
+    """The backend cannot run this case correctly; the harness must not give a verdict on it."""
+
+
+def _cuda_available() -> bool:
+    import torch
+
+    return torch.cuda.is_available()
+
+
+def select(choice: str | None = None) -> str:
+    """Choose the backend (once per process) and configure the environment before triton is imported.
+
+    Returns ``"cuda"`` or ``"interpreter"``.
+    """
+    global _selected
+    if _selected is not None:
+        return _selected
+    choice = (choice or os.environ.get(ENV_VAR) or "auto").strip().lower()
+    if choice not in CHOICES:
+        raise ValueError(f"{ENV_VAR}={choice!r} is not a backend; use one of {', '.join(CHOICES)}")
+    if choice == "auto":
+        # TRITON_INTERPRET set by the user wins over detection.
+        if os.environ.get("TRITON_INTERPRET", "0") not in ("", "0"):
+            choice = "interpreter"
+        else:
+            choice = "cuda" if _cuda_available() else "interpreter"
+    if choice == "cuda" and not _cuda_available():
+        raise RuntimeError(f"{ENV_VAR}=cuda but torch.cuda.is_available() is False; use 'interpreter' or 'auto'")
+    if choice == "interpreter":
+        if "triton" in sys.modules and os.environ.get("TRITON_INTERPRET") != "1":
+            # Kernels already decorated would stay compiled; the knob is read at decoration time.
+            import warnings
+
+            warnings.warn(
+                "triton was imported before fusefuzz chose the interpreter backend; kernels defined "
+                "before this point are not interpreted. Import harness first or set TRITON_INTERPRET=1.",
+                stacklevel=2,
+            )
+        os.environ["TRITON_INTERPRET"] = "1"
+        _patch_interpreter()
+    else:
+        os.environ["TRITON_INTERPRET"] = "0"
+    _selected = choice
+    return choice
+
+
+def name() -> str:
+    return select()
+
+
+def device() -> str:
+    """The torch device candidate tensors live on."""
+    return "cuda" if select() == "cuda" else "cpu"
+
+
+def describe() -> str:
+    import torch
+
+    try:
+        import triton
+
+        tv = triton.__version__
+    except Exception as e:  # pragma: no cover - triton missing is a packaging error
+        tv = f"unavailable ({e})"
+    if select() == "cuda":
+        where = f"cuda ({torch.cuda.get_device_name()})"
+    else:
+        where = "Triton interpreter on CPU (TF32 dots emulated by truncation; bf16 dots unsupported)"
+    return f"{where}; torch {torch.__version__}; triton {tv}"
+
+
+# ----------------------------------------------------------------------------------------------------
+# Interpreter patches
+# ----------------------------------------------------------------------------------------------------
+
+_TF32_MASK = 0xFFFFE000  # keep sign, exponent and the top 10 mantissa bits
+
+
+def _truncate_to_tf32(array):
+    import numpy as np
+
+    a = np.ascontiguousarray(array, dtype=np.float32)
+    bits = a.view(np.uint32)
+    special = (bits & np.uint32(0x7F800000)) == np.uint32(0x7F800000)
+    out = np.where(special, bits, bits & np.uint32(_TF32_MASK))
+    return out.view(np.float32)
+
+
+def _precision_name(input_precision) -> str:
+    text = str(getattr(input_precision, "name", input_precision)).lower()
+    return text.rsplit(".", 1)[-1]
+
+
+def _patch_interpreter() -> None:
+    try:
+        from triton.runtime import interpreter
+    except Exception:  # pragma: no cover - very old/new triton without the interpreter module
+        return
+    builder = getattr(interpreter, "InterpreterBuilder", None)
+    if builder is None or getattr(builder.create_dot, "_fusefuzz", False):
+        return
+    original = builder.create_dot
+
+    def create_dot(self, a, b, d, input_precision, max_num_imprecise_acc):
+        import triton.language as tl
+
+        if tl.bfloat16 in (a.dtype.scalar, b.dtype.scalar):
+            raise BackendUnsupported(
+                "tl.dot on bf16 operands: the Triton interpreter computes it incorrectly "
+                "(measured: error 2e10 on a 16x16 product); run bf16 on a GPU"
+            )
+        if _precision_name(input_precision) == "tf32" and a.dtype.scalar == tl.float32 \
+                and b.dtype.scalar == tl.float32:
+            a = interpreter.TensorHandle(_truncate_to_tf32(a.data), a.dtype.scalar)
+            b = interpreter.TensorHandle(_truncate_to_tf32(b.data), b.dtype.scalar)
+        return original(self, a, b, d, input_precision, max_num_imprecise_acc)
+
+    create_dot._fusefuzz = True
+    builder.create_dot = create_dot
+
+
+_UNSUPPORTED_MARKERS = (
+    ("inline_asm not supported in interpreter", "tl.inline_asm_elementwise is not supported by the Triton interpreter"),
+    ("extern_elementwise not supported in interpreter", "extern (libdevice) calls are not supported by the Triton interpreter"),
+)
+
+
+def unsupported_reason(exc: BaseException) -> str | None:
+    """If ``exc`` (or anything it was raised from) says the backend cannot run the case, return why."""
+    seen = set()
+    stack = [exc]
+    while stack:
+        e = stack.pop()
+        if e is None or id(e) in seen:
+            continue
+        seen.add(id(e))
+        if isinstance(e, BackendUnsupported):
+            return str(e)
+        text = str(e)
+        for marker, reason in _UNSUPPORTED_MARKERS:
+            if marker in text:
+                return reason
+        stack.extend([e.__cause__, e.__context__])
+    return None

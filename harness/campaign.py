@@ -1,0 +1,234 @@
+"""A fuzz campaign: Hypothesis draws examples, :mod:`harness.runner` judges each, failures shrink.
+
+Each failure kind raises its own exception class, so Hypothesis treats different kinds as different
+bugs and shrinks each to its own minimal example (``report_multiple_bugs``). Every failing example is
+also written to a journal file as soon as it is seen (the minimal-so-far per kind), so a campaign that is
+killed leaves what it found on disk; Hypothesis's directory database keeps them for replay too.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import time
+from collections import Counter
+from dataclasses import dataclass, field
+
+from hypothesis import given
+from hypothesis import seed as hypothesis_seed
+
+from . import backend, kinds, profiles
+from . import repro as repro_mod
+from .candidates import Candidate, CandidateError
+from .configs import sweep
+from .precision import AUTO_ORDER
+from .runner import Failure, run_example
+
+try:
+    BaseExceptionGroup
+except NameError:  # Python 3.10: Hypothesis depends on the backport there
+    from exceptiongroup import BaseExceptionGroup
+
+#: default cap on multiply-adds per example when kernels run in the interpreter (about a second each)
+INTERPRETER_MAX_MACS = 2_000_000
+
+
+class CounterExample(Exception):
+    """Raised inside the property; one subclass per failure kind (see :func:`_exception_for`)."""
+
+    def __init__(self, failure: Failure):
+        super().__init__(f"{failure.kind}: {failure.summary}")
+        self.failure = failure
+
+
+_EXCEPTIONS: dict[str, type] = {}
+
+
+def _exception_for(kind: str) -> type:
+    if kind not in _EXCEPTIONS:
+        name = "".join(part.title() for part in kind.split("_")) + "Failure"
+        _EXCEPTIONS[kind] = type(name, (CounterExample,), {})
+    return _EXCEPTIONS[kind]
+
+
+@dataclass
+class CampaignResult:
+    candidate: str
+    problem: str
+    backend: str
+    profile: str
+    policy: str
+    precision: str
+    verdict: str = "pass"  # pass | fail | error | unsupported
+    examples_run: int = 0
+    failures: list[Failure] = field(default_factory=list)
+    unsupported: Counter = field(default_factory=Counter)
+    configs: list[str] = field(default_factory=list)
+    ratios: dict = field(default_factory=dict)
+    error: str | None = None
+    seconds: float = 0.0
+
+    @property
+    def consistent_with(self) -> list[str]:
+        return [c for c in AUTO_ORDER if c in self.ratios and self.ratios[c] <= 1.0]
+
+    @property
+    def exit_code(self) -> int:
+        return {"pass": 0, "unsupported": 0, "fail": 1}.get(self.verdict, 2)
+
+    def to_json(self) -> dict:
+        return {
+            "verdict": self.verdict,
+            "examples_run": self.examples_run,
+            "failures": [f.to_json() for f in self.failures],
+            "unsupported": [{"reason": r, "examples": n} for r, n in self.unsupported.items()],
+            "candidate": self.candidate,
+            "problem": self.problem,
+            "backend": self.backend,
+            "profile": self.profile,
+            "policy": self.policy,
+            "precision": self.precision,
+            "precision_consistent_with": self.consistent_with,
+            "worst_error_over_bound": self.ratios,
+            "configs": self.configs,
+            "error": self.error,
+            "seconds": round(self.seconds, 3),
+        }
+
+
+def _walk(exc: BaseException, flaky: bool = False):
+    """Yield (exception, flaky) for every leaf of (nested) exception groups."""
+    from hypothesis.errors import Flaky
+
+    flaky = flaky or isinstance(exc, Flaky)
+    subs = getattr(exc, "exceptions", None)
+    if isinstance(exc, BaseExceptionGroup) and subs:
+        for sub in subs:
+            yield from _walk(sub, flaky)
+    else:
+        yield exc, flaky
+
+
+class _Journal:
+    """The minimal-so-far failing example of each kind, rewritten to disk whenever it changes."""
+
+    def __init__(self, path: str | None):
+        self.path = path
+        self.latest: dict[str, Failure] = {}
+
+    def record(self, failure: Failure) -> None:
+        self.latest[failure.kind] = failure
+        if not self.path:
+            return
+        tmp = self.path + ".tmp"
+        os.makedirs(os.path.dirname(os.path.abspath(self.path)) or ".", exist_ok=True)
+        with open(tmp, "w", encoding="utf-8") as f:
+            json.dump({"status": "running", "failures": [x.to_json() for x in self.latest.values()]}, f, indent=1)
+        os.replace(tmp, self.path)
+
+
+def preflight(problem, candidate: Candidate) -> None:
+    """Build the candidate at the problem's smallest example and copy parameters: structural errors
+    (ambiguous parameters, constructor signature) end the campaign with exit 2 before any fuzzing."""
+    from .candidates import copy_parameters
+    from .example import Example
+
+    sizes = {n: 1 for n in problem.size_names}
+    ex = Example(sizes=sizes)
+    reference = problem.make_reference(ex, "cpu", dtype=None)
+    try:
+        model = candidate.build(problem.init_args(ex))
+    except Exception:  # noqa: BLE001 - constructor failures are judged per example
+        return
+    if not hasattr(model, "named_parameters"):
+        raise CandidateError(f"ModelNew(...) returned {type(model).__name__}, not an nn.Module")
+    copy_parameters(reference, model.float())
+
+
+def run_campaign(problem, candidate: Candidate, *, profile: str | None = None, max_examples: int | None = None,
+                 seed: int | None = None, policy=None, precision: str | None = None,
+                 max_macs: int | None | str = "auto", strategy_options: dict | None = None,
+                 repro_dir: str | None = None, journal: str | None = None, on_example=None) -> CampaignResult:
+    from .policies import BoundPolicy
+
+    backend.select()
+    policy = policy or BoundPolicy()
+    precision = precision or candidate.precision or "auto"
+    profile_name = profile or profiles.default_name()
+    settings = profiles.get(profile_name, max_examples=max_examples)
+    result = CampaignResult(candidate=candidate.name, problem=problem.name, backend=backend.describe(),
+                            profile=profile_name, policy=policy.label(precision), precision=precision)
+    result.configs = [a.describe() for a in sweep(candidate.autotuners)]
+    if max_macs == "auto":
+        max_macs = INTERPRETER_MAX_MACS if backend.name() == "interpreter" else None
+    options = dict(strategy_options or {})
+    if max_macs is not None:
+        options.setdefault("max_macs", int(max_macs))
+    strategy = problem.strategy(**options)
+    log = _Journal(journal)
+    start = time.perf_counter()
+
+    def prop(example):
+        result.examples_run += 1
+        try:
+            outcome = run_example(problem, candidate, example, policy=policy, precision=precision)
+        except CandidateError as e:  # structural, but only seen at this example: report, don't shrink forever
+            outcome = None
+            failure = Failure(kinds.EXCEPTION, example, f"candidate setup failed: {e}")
+        else:
+            failure = outcome.failures[0] if outcome.failures else None
+        if outcome is not None:
+            if outcome.unsupported:
+                result.unsupported[outcome.unsupported] += 1
+            for c, r in outcome.ratios.items():
+                result.ratios[c] = max(result.ratios.get(c, 0.0), r)
+        if on_example is not None:
+            on_example(result, outcome)
+        if failure is not None:
+            log.record(failure)
+            raise _exception_for(failure.kind)(failure)
+
+    test = settings(given(example=strategy)(prop))
+    if seed is not None:
+        test = hypothesis_seed(seed)(test)
+    digest = hashlib.sha1(f"{problem.name}|{candidate.name}|{precision}|{policy.label(precision)}".encode())
+    inner = getattr(getattr(test, "hypothesis", None), "inner_test", None)
+    if inner is not None:
+        inner._hypothesis_internal_add_digest = digest.digest()
+
+    try:
+        test()
+    except KeyboardInterrupt:
+        result.failures = list(log.latest.values())
+        result.verdict = "fail" if result.failures else "error"
+        result.error = "interrupted"
+        raise
+    except BaseException as exc:  # noqa: BLE001 - sort Hypothesis's verdict into failures / harness errors
+        others = []
+        for leaf, flaky in _walk(exc):
+            if isinstance(leaf, CounterExample):
+                f = leaf.failure
+                if flaky:
+                    f.message += "\n(flaky: this example did not fail again when replayed)"
+                result.failures.append(f)
+            else:
+                others.append(leaf)
+        if others and not result.failures:
+            result.verdict = "error"
+            result.error = f"harness error: {type(others[0]).__name__}: {others[0]}"
+    result.seconds = time.perf_counter() - start
+    if result.failures:
+        result.verdict = "fail"
+        if repro_dir:
+            for f in result.failures:
+                try:
+                    f.repro = repro_mod.write(problem, candidate, f, repro_dir)
+                except Exception as e:  # noqa: BLE001 - a repro that cannot be written must not hide the failure
+                    f.repro = f"(could not write repro: {e})"
+    elif result.verdict == "pass" and result.examples_run and sum(result.unsupported.values()) == result.examples_run:
+        result.verdict = "unsupported"
+    if journal:
+        with open(journal, "w", encoding="utf-8") as fh:
+            json.dump({"status": "done", **result.to_json()}, fh, indent=1)
+    return result

@@ -1,0 +1,204 @@
+"""Candidates: a KernelBench-format file defining ``ModelNew``, or a kernel from the in-repo registry.
+
+Parameters are never "reseeded and hoped for": the reference's parameters are **copied** into the
+candidate (by name, else by a unique shape; ambiguity is an error) and checked equal before the first
+run. A candidate file may declare, as module-level constants::
+
+    FUSEFUZZ_PRECISION = "tf32"       # its precision contract: ieee, tf32, tf32-rn, fp16, bf16
+    FUSEFUZZ_DETERMINISTIC = True     # bitwise-reproducible
+    FUSEFUZZ_APPROX_BUDGET = 5e-4     # absolute error per activation it spends on approximations
+    FUSEFUZZ_ALLOWED_OPS = ("mean",)  # reference aten ops it may call legitimately
+
+Loading problems raise :class:`CandidateError` with one line that says what is wrong and how to fix it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import importlib.util
+import inspect
+import os
+import sys
+import types
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import torch
+
+from .configs import Tuned, find_autotuners
+from .precision import CONTRACTS
+
+
+class CandidateError(Exception):
+    """The candidate cannot be loaded or set up (exit code 2). The message is one line."""
+
+
+@dataclass
+class Candidate:
+    name: str
+    module: types.ModuleType
+    factory: Callable[..., torch.nn.Module]
+    precision: str | None = None
+    deterministic: bool = False
+    approx_budget: float = 0.0
+    allowed_ops: frozenset = field(default_factory=frozenset)
+    path: str | None = None
+    kwargs: dict = field(default_factory=dict)
+
+    @property
+    def autotuners(self) -> list[Tuned]:
+        return find_autotuners(self.module)
+
+    def build(self, init_args: tuple) -> torch.nn.Module:
+        return self.factory(*init_args, **self.kwargs)
+
+
+def _one_line(exc: BaseException) -> str:
+    text = " ".join(str(exc).split())
+    return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
+
+
+def import_file(path: str, *, what: str = "candidate") -> types.ModuleType:
+    """Import a Python file as a fresh module; every failure becomes one CandidateError line."""
+    if not os.path.exists(path):
+        raise CandidateError(f"cannot load {what} {path!r}: no such file")
+    if os.path.isdir(path):
+        raise CandidateError(f"cannot load {what} {path!r}: it is a directory, give a .py file")
+    try:
+        with open(path, encoding="utf-8") as f:
+            source = f.read()
+    except (OSError, UnicodeDecodeError) as e:
+        raise CandidateError(f"cannot load {what} {path!r}: {_one_line(e)}") from None
+    try:
+        compile(source, path, "exec")
+    except SyntaxError as e:
+        raise CandidateError(f"cannot load {what} {path!r}: syntax error at line {e.lineno}: {e.msg}") from None
+    from . import backend
+
+    backend.select()  # the file imports triton: the interpreter must be chosen first
+    digest = hashlib.sha1(os.path.abspath(path).encode() + source.encode()).hexdigest()[:12]
+    mod_name = f"fusefuzz_{what}_{digest}"
+    if mod_name in sys.modules:
+        return sys.modules[mod_name]
+    spec = importlib.util.spec_from_file_location(mod_name, path)
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[mod_name] = module  # triton's jit needs the module importable by name
+    try:
+        spec.loader.exec_module(module)
+    except BaseException as e:  # noqa: BLE001 - any import-time failure is the file's fault
+        sys.modules.pop(mod_name, None)
+        if isinstance(e, KeyboardInterrupt):
+            raise
+        raise CandidateError(f"cannot load {what} {path!r}: importing it raised {_one_line(e)}") from None
+    return module
+
+
+def _check_signature(cls, path: str, n_args: int) -> None:
+    try:
+        sig = inspect.signature(cls)
+    except (TypeError, ValueError):
+        return
+    try:
+        sig.bind(*range(n_args))
+    except TypeError as e:
+        raise CandidateError(
+            f"{path!r}: ModelNew{sig} cannot be called as ModelNew(in_channels, out_channels, kernel_size): {e}"
+        ) from None
+
+
+def _declared(module, name, default):
+    return getattr(module, name, default)
+
+
+def from_module(module: types.ModuleType, *, name: str, path: str | None = None, n_init_args: int = 3,
+                **overrides) -> Candidate:
+    cls = getattr(module, "ModelNew", None)
+    if cls is None:
+        raise CandidateError(
+            f"{path or name!r} defines no ModelNew; KernelBench format needs `class ModelNew(nn.Module)`"
+        )
+    if not (isinstance(cls, type) and issubclass(cls, torch.nn.Module)):
+        raise CandidateError(f"{path or name!r}: ModelNew is {type(cls).__name__}, not an nn.Module subclass")
+    _check_signature(cls, path or name, n_init_args)
+    precision = overrides.pop("precision", None) or _declared(module, "FUSEFUZZ_PRECISION", None)
+    if precision is not None and precision not in CONTRACTS:
+        raise CandidateError(
+            f"{path or name!r}: FUSEFUZZ_PRECISION={precision!r} is not a contract; use one of {', '.join(CONTRACTS)}"
+        )
+    return Candidate(
+        name=name,
+        module=module,
+        factory=cls,
+        precision=precision,
+        deterministic=bool(overrides.pop("deterministic", _declared(module, "FUSEFUZZ_DETERMINISTIC", False))),
+        approx_budget=float(overrides.pop("approx_budget", _declared(module, "FUSEFUZZ_APPROX_BUDGET", 0.0))),
+        allowed_ops=frozenset(overrides.pop("allowed_ops", _declared(module, "FUSEFUZZ_ALLOWED_OPS", ()))),
+        path=path,
+        kwargs=overrides.pop("kwargs", {}),
+    )
+
+
+def load_file(path: str, **overrides) -> Candidate:
+    module = import_file(path)
+    return from_module(module, name=os.path.basename(path), path=os.path.abspath(path), **overrides)
+
+
+def load(spec: str, **overrides) -> Candidate:
+    """A path to a ``.py`` file, or the name of a registered kernel (``fusefuzz list``)."""
+    if spec.endswith(".py") or os.sep in spec or os.path.exists(spec):
+        return load_file(spec, **overrides)
+    from kernels import registry
+
+    try:
+        record = registry.get(spec)
+    except KeyError as e:
+        raise CandidateError(str(e.args[0])) from None
+    return record.candidate(**overrides)
+
+
+# ----------------------------------------------------------------------------------------------------
+# Parameter copy
+# ----------------------------------------------------------------------------------------------------
+
+def copy_parameters(reference: torch.nn.Module, candidate: torch.nn.Module) -> dict[str, str]:
+    """Copy every reference parameter into the candidate; return {reference name: candidate name}.
+
+    Matching: same name and shape first; the rest by shape when exactly one unmatched candidate
+    parameter has it. Missing, ambiguous or left-over parameters raise CandidateError.
+    """
+    ref_params = dict(reference.named_parameters())
+    cand_params = dict(candidate.named_parameters())
+    mapping: dict[str, str] = {}
+    for n, p in ref_params.items():
+        if n in cand_params and tuple(cand_params[n].shape) == tuple(p.shape):
+            mapping[n] = n
+    free = [n for n in cand_params if n not in mapping.values()]
+    for n, p in ref_params.items():
+        if n in mapping:
+            continue
+        same = [c for c in free if tuple(cand_params[c].shape) == tuple(p.shape)]
+        if len(same) == 1:
+            mapping[n] = same[0]
+            free.remove(same[0])
+        elif not same:
+            raise CandidateError(
+                f"ModelNew has no parameter for the reference's {n} (shape {tuple(p.shape)}); "
+                "name it the same or give it that shape"
+            )
+        else:
+            raise CandidateError(
+                f"ambiguous parameter copy: reference {n} (shape {tuple(p.shape)}) could go to any of "
+                f"{', '.join(same)}; name them like the reference (e.g. conv.weight, conv.bias)"
+            )
+    if free:
+        raise CandidateError(
+            f"ModelNew parameter(s) {', '.join(free)} have no counterpart in the reference and would keep "
+            "their own random values; register them as buffers or derive them from the copied parameters"
+        )
+    with torch.no_grad():
+        for rn, cn in mapping.items():
+            cand_params[cn].copy_(ref_params[rn].to(cand_params[cn].dtype))
+    for rn, cn in mapping.items():
+        if not torch.equal(cand_params[cn].detach().to(ref_params[rn].dtype), ref_params[rn].detach()):
+            raise CandidateError(f"parameter copy {rn} -> {cn} did not stick (the values differ after copying)")
+    return mapping

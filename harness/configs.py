@@ -1,0 +1,101 @@
+"""Config sweep: run every ``@triton.autotune`` kernel of a candidate one config at a time.
+
+The interpreter cannot autotune (it tries to benchmark), and on a GPU the config the users' 4090 picks
+may never be the one the dev GPU picks, so every config must be proven correct. For an example the
+runner makes ``max(len(configs))`` passes; pass ``j`` pins config ``j mod len`` of every autotuner, so
+each config of each kernel runs on every example. An autotuner with a single config never benchmarks,
+on any backend, so pinning is a plain assignment of ``configs`` (restored afterwards).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import types
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Tuned:
+    """One autotuned kernel found in a candidate module."""
+
+    name: str
+    autotuner: object
+
+    @property
+    def configs(self):
+        return list(getattr(self.autotuner, "_fusefuzz_all_configs", self.autotuner.configs))
+
+
+def _autotuner_type():
+    try:
+        from triton.runtime.autotuner import Autotuner
+    except Exception:  # pragma: no cover
+        return None
+    return Autotuner
+
+
+def find_autotuners(module: types.ModuleType) -> list[Tuned]:
+    """Autotuners reachable from the module's globals (also under ``@triton.heuristics``)."""
+    autotuner_cls = _autotuner_type()
+    if autotuner_cls is None:
+        return []
+    found, seen = [], set()
+    for name, value in sorted(vars(module).items()):
+        obj, depth = value, 0
+        while obj is not None and depth < 4:
+            if isinstance(obj, autotuner_cls) and id(obj) not in seen:
+                seen.add(id(obj))
+                found.append(Tuned(name, obj))
+                break
+            obj, depth = getattr(obj, "fn", None), depth + 1
+    return found
+
+
+def describe_config(cfg) -> str:
+    parts = [f"{k}={v}" for k, v in getattr(cfg, "kwargs", {}).items()]
+    for attr in ("num_warps", "num_stages", "num_ctas"):
+        v = getattr(cfg, attr, None)
+        if v is not None and not (attr == "num_ctas" and v == 1):
+            parts.append(f"{attr}={v}")
+    return ", ".join(parts)
+
+
+@dataclass(frozen=True)
+class Assignment:
+    """Config index per autotuner for one pass of the sweep."""
+
+    index: int
+    picks: tuple  # ((Tuned, config), ...)
+
+    def describe(self) -> str:
+        if not self.picks:
+            return "no autotuned kernels"
+        return "; ".join(f"{t.name}[{describe_config(c)}]" for t, c in self.picks)
+
+
+def sweep(tuned: list[Tuned]) -> list[Assignment]:
+    if not tuned:
+        return [Assignment(0, ())]
+    n = max(len(t.configs) for t in tuned)
+    return [Assignment(j, tuple((t, t.configs[j % len(t.configs)]) for t in tuned)) for j in range(n)]
+
+
+@contextlib.contextmanager
+def pinned(assignment: Assignment):
+    """Make each autotuner of ``assignment`` see only its picked config."""
+    saved = []
+    for t, cfg in assignment.picks:
+        at = t.autotuner
+        if not hasattr(at, "_fusefuzz_all_configs"):
+            at._fusefuzz_all_configs = list(at.configs)
+        saved.append((at, at.configs, dict(getattr(at, "cache", {}) or {})))
+        at.configs = [cfg]
+        if hasattr(at, "cache"):
+            at.cache = {}
+    try:
+        yield assignment
+    finally:
+        for at, configs, cache in saved:
+            at.configs = configs
+            if hasattr(at, "cache"):
+                at.cache = cache

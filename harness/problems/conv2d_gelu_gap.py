@@ -1,0 +1,172 @@
+"""KernelBench level 2 #67: Conv2d (bias, stride 1, no padding) -> exact GELU -> global average pool.
+
+Error bound for one output ``y[b, c] = mean_p GELU(v[b, c, p])``, with ``v = conv(x, w) + bias`` a dot
+product of length ``K = C_in * kh * kw`` plus one addition. Everything is computed in float64 from the
+candidate's exact inputs and parameters, so the only errors left are the candidate's own roundings.
+
+1. **Dot.** Operands rounded with relative error ``u_op`` (0 when the contract keeps at least the input's
+   mantissa, see :func:`harness.precision.operand_roundoff`), products and the K+1 term sum in fp32:
+   ``|dv| <= ((1+u_op)^2 - 1 + gamma_{K+1} (1+u_op)^2) * m + (K+2) * tiny`` (gamma with one ulp per
+   addition when the dot runs on tensor cores, whose accumulator truncates, see harness.precision) where
+   ``m = conv(|x|, |w|) + |bias|`` is the magnitude the dot carries (the second float64 pass) and the
+   last term covers subnormals flushed to zero. Worst case, any summation order: no sqrt(K) averaging,
+   which would be wrong for Triton's biased TF32 truncation anyway.
+2. **GELU.** Lipschitz: ``|GELU'(v)| <= 1.129`` (its maximum, at v = sqrt(2)), so the dot error grows by at
+   most 1.13. Evaluating ``0.5 v (1 + erf(v / sqrt 2))`` in fp32 adds ``4 u (|g| + |v|)``: a few roundings
+   of the result, plus erf's absolute error (<= 2 ulp of 1) scaled by ``0.5 |v|`` where ``1 + erf`` cancels.
+   A declared approximation budget (absolute, per activation, e.g. tanh-form GELU) is added here.
+3. **Mean.** Summing N = Ho*Wo fp32 values in any order: ``gamma_N * mean|g|``; the division adds ``u |y|``.
+4. **Store.** fp16/bf16 outputs add their rounding ``u_out |y|`` and half their smallest subnormal.
+"""
+
+from __future__ import annotations
+
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+
+from ..example import Example
+from ..precision import (DTYPES, FP32_TINY, U_ACC, accumulation_roundoff, gamma, operand_roundoff,
+                         output_roundoff)
+from . import Problem, register
+
+GELU_LIPSCHITZ = 1.129
+
+
+class Model(nn.Module):
+    """The reference, as KernelBench defines it."""
+
+    def __init__(self, in_channels, out_channels, kernel_size):
+        super().__init__()
+        self.conv = nn.Conv2d(in_channels, out_channels, kernel_size)
+
+    def forward(self, x):
+        x = self.conv(x)
+        x = F.gelu(x)
+        x = F.adaptive_avg_pool2d(x, 1)
+        x = x.squeeze(-1).squeeze(-1)
+        return x
+
+
+def _kernel_hw(example: Example) -> tuple[int, int]:
+    k = example["kernel_size"]
+    if isinstance(k, (tuple, list)):
+        return int(k[0]), int(k[1])
+    return int(k), int(k)
+
+
+def init_args(example: Example) -> tuple:
+    k = example["kernel_size"]
+    return (example["in_channels"], example["out_channels"], tuple(k) if isinstance(k, list) else k)
+
+
+def input_shapes(example: Example):
+    return [(example["batch"], example["in_channels"], example["height"], example["width"])]
+
+
+def output_shape(example: Example):
+    return (example["batch"], example["out_channels"])
+
+
+class Analysis:
+    """Float64 quantities per output: the reference and the terms of the bound (see module docstring)."""
+
+    def __init__(self, example, ref64, dot_mag_mean, act_err_mean, g_abs_mean, K, N):
+        self.example = example
+        self.ref64 = ref64
+        self.dot_mag_mean = dot_mag_mean  # mean_p m
+        self.act_err_mean = act_err_mean  # mean_p 4u(|g| + |v|)
+        self.g_abs_mean = g_abs_mean  # mean_p |g|
+        self.K = K
+        self.N = N
+
+
+def analyse(example: Example, inputs, params, *, chunk_elems: int = 1 << 25) -> Analysis:
+    (x,) = inputs
+    weight, bias = params["conv.weight"], params["conv.bias"]
+    w64, b64 = weight.detach().double(), bias.detach().double()
+    kh, kw = w64.shape[-2:]
+    B = x.shape[0]
+    Ho, Wo = x.shape[2] - kh + 1, x.shape[3] - kw + 1
+    per_image = w64.shape[0] * Ho * Wo
+    step = max(1, chunk_elems // max(1, per_image))
+    refs, mags, errs, gabs = [], [], [], []
+    for start in range(0, B, step):
+        xc = x[start:start + step].detach().double()
+        v = F.conv2d(xc, w64, b64)
+        m = F.conv2d(xc.abs(), w64.abs(), b64.abs())
+        g = F.gelu(v)
+        refs.append(g.mean((2, 3)))
+        mags.append(m.mean((2, 3)))
+        errs.append((4 * U_ACC * (g.abs() + v.abs())).mean((2, 3)))
+        gabs.append(g.abs().mean((2, 3)))
+        del v, m, g
+    cat = lambda ts: torch.cat(ts, 0)
+    K = w64.shape[1] * kh * kw
+    return Analysis(example, cat(refs), cat(mags), cat(errs), cat(gabs), K, Ho * Wo)
+
+
+def bound(a: Analysis, contract: str, budget: float = 0.0) -> torch.Tensor:
+    """Per-output absolute error bound under ``contract`` (derivation in the module docstring)."""
+    u_op = operand_roundoff(contract, a.example.dtype)
+    u_acc = accumulation_roundoff(contract, a.example.dtype)
+    dot_rel = (1 + u_op) ** 2 - 1 + gamma(a.K + 1, u_acc) * (1 + u_op) ** 2
+    act = GELU_LIPSCHITZ * (dot_rel * a.dot_mag_mean + (a.K + 2) * FP32_TINY) + a.act_err_mean + budget
+    pooled = act + gamma(a.N) * a.g_abs_mean + U_ACC * a.ref64.abs()
+    u_out = output_roundoff(a.example.dtype)
+    if u_out:
+        dt = DTYPES[a.example.dtype][0]
+        smallest_subnormal = torch.finfo(dt).tiny * torch.finfo(dt).eps
+        pooled = pooled + u_out * (a.ref64.abs() + pooled) + smallest_subnormal / 2
+    return pooled
+
+
+def flops(example: Example) -> float:
+    kh, kw = _kernel_hw(example)
+    Ho, Wo = example["height"] - kh + 1, example["width"] - kw + 1
+    macs = example["batch"] * example["out_channels"] * Ho * Wo * example["in_channels"] * kh * kw
+    return 2.0 * macs
+
+
+def min_bytes(example: Example) -> float:
+    kh, kw = _kernel_hw(example)
+    item = torch.finfo(DTYPES[example.dtype][0]).bits // 8
+    b, ci, co = example["batch"], example["in_channels"], example["out_channels"]
+    return item * (b * ci * example["height"] * example["width"] + co * ci * kh * kw + co + b * co)
+
+
+def _strategy(**options):
+    from properties import conv2d_examples
+
+    return conv2d_examples(**options)
+
+
+HEADLINE = Example(
+    sizes=dict(batch=128, in_channels=8, out_channels=64, height=256, width=256, kernel_size=3),
+    dtype="float32", layout="contiguous", distribution="rand", scale=1.0, seed=0,
+)
+
+PROBLEM = register(Problem(
+    name="conv2d_gelu_gap",
+    description="KernelBench L2 #67: Conv2d(bias, stride 1, valid) -> exact GELU -> global average pool",
+    reference=Model,
+    size_names=("batch", "in_channels", "out_channels", "height", "width", "kernel_size"),
+    init_args=init_args,
+    input_shapes=input_shapes,
+    output_shape=output_shape,
+    analyse=analyse,
+    bound=bound,
+    strategy=_strategy,
+    headline=HEADLINE,
+    varies=("batch 1-8, in_channels 1-64, out_channels 1-96, kernel_size 1-7, height/width = kernel + 0..48; "
+            "dtype fp32/fp16/bf16; layout contiguous/channels_last/strided; values rand/randn/randn*scale "
+            "(scale log-uniform in [1e-3, 1e3])"),
+    reference_ops=frozenset({
+        "convolution", "_convolution", "conv2d", "cudnn_convolution", "mkldnn_convolution",
+        "_slow_conv2d_forward", "thnn_conv2d", "gelu", "mean", "avg_pool2d", "adaptive_avg_pool2d",
+        "_adaptive_avg_pool2d", "mm", "bmm", "addmm", "matmul", "baddbmm", "sum", "unfold", "im2col",
+        "erf", "tanh",
+    }),
+    flops=flops,
+    min_bytes=min_bytes,
+))

@@ -1,0 +1,306 @@
+"""Run one example: the candidate and the reference side by side, every autotune config, one verdict.
+
+Order of checks for one example (the first failure wins and is reported with its config):
+
+1. the candidate is built (``ModelNew(*init_args)``), moved to the device and dtype, and the reference's
+   parameters are copied into it (:func:`harness.candidates.copy_parameters`);
+2. for each config of the sweep: ``forward`` runs (an exception is ``exception``, or *unsupported* when
+   the backend is to blame), the output is checked for type, shape, dtype and device (``bad_output``),
+   then compared under the tolerance policy (``nan`` / ``mismatch`` / ``precision_contract``);
+3. inputs and parameters are compared by content with their snapshots (``input_mutated``).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import copy
+import time
+import traceback
+from dataclasses import dataclass, field
+
+import numpy as np
+import torch
+
+from . import backend, kinds
+from .candidates import Candidate, copy_parameters
+from .compare import Comparison, compare, mismatch_message
+from .configs import pinned, sweep
+from .example import Example
+from .policies import BoundPolicy
+from .precision import AUTO_ORDER, CONTRACTS, operand_roundoff, torch_dtype
+
+
+@dataclass
+class Failure:
+    kind: str
+    example: Example
+    message: str
+    config: str = ""
+    repro: str | None = None
+    details: dict = field(default_factory=dict)
+
+    @property
+    def summary(self) -> str:
+        return self.message.splitlines()[0] if self.message else self.kind
+
+    def to_json(self) -> dict:
+        return {"kind": self.kind, "example": self.example.to_dict(), "message": self.message,
+                "config": self.config, "repro": self.repro}
+
+
+@dataclass
+class Outcome:
+    example: Example
+    failures: list[Failure] = field(default_factory=list)
+    unsupported: str | None = None
+    configs_run: int = 0
+    #: worst error/bound ratio per contract (only for the bound policy)
+    ratios: dict = field(default_factory=dict)
+    seconds: float = 0.0
+
+    @property
+    def ok(self) -> bool:
+        return not self.failures
+
+
+# ----------------------------------------------------------------------------------------------------
+# What policies may ask for, computed lazily once per example
+# ----------------------------------------------------------------------------------------------------
+
+@contextlib.contextmanager
+def tf32_disabled():
+    saved = (torch.backends.cuda.matmul.allow_tf32, torch.backends.cudnn.allow_tf32)
+    torch.backends.cuda.matmul.allow_tf32 = False
+    torch.backends.cudnn.allow_tf32 = False
+    try:
+        yield
+    finally:
+        torch.backends.cuda.matmul.allow_tf32, torch.backends.cudnn.allow_tf32 = saved
+
+
+def round_operand(t: torch.Tensor, contract: str) -> torch.Tensor:
+    """Round a floating tensor the way ``contract`` rounds dot operands (a no-op when it keeps them)."""
+    if not t.is_floating_point():
+        return t
+    if contract == "tf32":  # Triton: truncate to 10 mantissa bits
+        bits = t.float().contiguous().view(torch.int32)
+        special = (bits & 0x7F800000) == 0x7F800000
+        kept = torch.where(special, bits, bits & -8192)  # -8192 == 0xFFFFE000 as int32
+        return kept.view(torch.float32).to(t.dtype)
+    if contract == "tf32-rn":  # round to nearest even at 10 mantissa bits
+        bits = t.float().contiguous().view(torch.int32)
+        special = (bits & 0x7F800000) == 0x7F800000
+        rounded = (bits + (((bits >> 13) & 1) + 0xFFF)) & -8192
+        return torch.where(special, bits, rounded).view(torch.float32).to(t.dtype)
+    if contract == "fp16":
+        return t.half().to(t.dtype)
+    if contract == "bf16":
+        return t.bfloat16().to(t.dtype)
+    return t
+
+
+class Context:
+    def __init__(self, problem, example, inputs, reference, budget, device):
+        self.problem = problem
+        self.example = example
+        self.inputs = inputs  # snapshots: what the candidate was given
+        self.reference = reference  # reference module at the example's dtype, parameters as copied
+        self.params = {n: p.detach() for n, p in reference.named_parameters()}
+        self.budget = budget
+        self.device = device
+        self._analysis = None
+        self._peer: dict[str, torch.Tensor] = {}
+        self._torch = None
+
+    def analysis(self):
+        if self._analysis is None:
+            self._analysis = self.problem.analyse(self.example, self.inputs, self.params)
+        return self._analysis
+
+    def peer_output(self, contract: str) -> torch.Tensor:
+        """PyTorch at the candidate's precision: TF32 off, operands pre-rounded like the contract."""
+        if contract not in self._peer:
+            rounds = operand_roundoff(contract, self.example.dtype) > 0
+            model = copy.deepcopy(self.reference)
+            with torch.no_grad():
+                if rounds:
+                    for p in model.parameters():
+                        p.copy_(round_operand(p, contract))
+                inputs = [round_operand(x, contract) if rounds else x for x in self.inputs]
+                with tf32_disabled():
+                    self._peer[contract] = _run_reference(model, inputs, self.example)
+        return self._peer[contract]
+
+    def torch_output(self) -> torch.Tensor:
+        """The reference at the candidate's dtype with PyTorch's default flags (KernelBench's check)."""
+        if self._torch is None:
+            with torch.no_grad():
+                self._torch = _run_reference(self.reference, self.inputs, self.example)
+        return self._torch
+
+
+def _run_reference(model, inputs, example):
+    try:
+        return model(*inputs)
+    except RuntimeError as e:
+        # Some CPU builds lack low-precision kernels (e.g. fp16 conv): compute in fp32, round the result.
+        if "not implemented for" not in str(e) or example.dtype == "float32":
+            raise
+        m32 = copy.deepcopy(model).float()
+        return m32(*[x.float() for x in inputs]).to(torch_dtype(example.dtype))
+
+
+# ----------------------------------------------------------------------------------------------------
+
+def _sync(device: str) -> None:
+    if device == "cuda":
+        torch.cuda.synchronize()
+
+
+def _exception_message(exc: BaseException) -> str:
+    tb = traceback.extract_tb(exc.__traceback__)
+    where = ""
+    if tb:
+        last = tb[-1]
+        where = f" (at {last.filename.rsplit('/', 1)[-1]}:{last.lineno} in {last.name})"
+    text = " ".join(str(exc).split())
+    if len(text) > 500:
+        text = text[:500] + " ..."
+    return f"{type(exc).__name__}: {text}{where}"
+
+
+def check_output(out, problem, example, device) -> str | None:
+    """Why ``out`` is not an acceptable output tensor, or None."""
+    if not isinstance(out, torch.Tensor):
+        return f"forward returned {type(out).__name__}, not a torch.Tensor"
+    want_shape = tuple(problem.output_shape(example))
+    if tuple(out.shape) != want_shape:
+        return f"output shape {tuple(out.shape)} != expected {want_shape}"
+    want_dtype = torch_dtype(example.dtype)
+    if out.dtype != want_dtype:
+        return f"output dtype {out.dtype} != expected {want_dtype}"
+    if out.device.type != torch.device(device).type:
+        return f"output on device {out.device} != expected {device}"
+    return None
+
+
+def _looser(contract: str) -> list[str]:
+    u = CONTRACTS[contract].unit_roundoff
+    return [c for c in AUTO_ORDER if CONTRACTS[c].unit_roundoff > u]
+
+
+def judge(ctx: Context, out: torch.Tensor, policy, precision: str, config: str) -> tuple[Failure | None, dict]:
+    """Compare one output under ``policy``; ``precision`` is a contract name or ``"auto"``."""
+    ex = ctx.example
+    ratios: dict[str, float] = {}
+    contracts = list(AUTO_ORDER) if precision == "auto" else [precision]
+    comps: dict[str, Comparison] = {}
+    tensors: dict[str, tuple] = {}
+    for c in contracts:
+        expected, allowed = policy.expected_and_allowed(ctx, c)
+        tensors[c] = (expected, torch.broadcast_to(allowed, expected.shape))
+        comps[c] = compare(out, expected, allowed)
+        ratios[c] = comps[c].worst_ratio
+    chosen = contracts[-1] if precision == "auto" else precision
+    comp = comps[chosen]
+    if comp.ok:
+        return None, ratios
+    label = policy.label(chosen if precision != "auto" else f"auto: {'/'.join(contracts)}")
+    kind = comp.kind
+    message = mismatch_message(comp, policy=label, example=ex.describe(), config=config)
+    if kind == kinds.MISMATCH and precision != "auto" and isinstance(policy, BoundPolicy):
+        for looser in _looser(precision):
+            expected, allowed = policy.expected_and_allowed(ctx, looser)
+            c2 = compare(out, expected, allowed)
+            ratios[looser] = c2.worst_ratio
+            if c2.ok:
+                kind = kinds.PRECISION_CONTRACT
+                message = (f"Errors exceed the declared {precision} contract but fit {looser} "
+                           f"(error/bound {comp.worst_ratio:.3g} under {precision}, {c2.worst_ratio:.3g} "
+                           f"under {looser}): declare precision={looser!r} or fix the kernel.\n" + message)
+                break
+    expected, allowed = tensors[chosen]
+    details = {"expected": expected.double().cpu().tolist(), "allowed": allowed.double().cpu().tolist(),
+               "policy": label}
+    return Failure(kind, ex, message, config, details=details), ratios
+
+
+def run_example(problem, candidate: Candidate, example: Example, *, policy=None, precision: str | None = None,
+                device: str | None = None) -> Outcome:
+    """Run ``example`` through every config of ``candidate``; see the module docstring."""
+    policy = policy or BoundPolicy()
+    precision = precision or candidate.precision or "auto"
+    device = device or backend.device()
+    start = time.perf_counter()
+    outcome = Outcome(example)
+    dtype = torch_dtype(example.dtype)
+
+    inputs = problem.make_inputs(example, device)
+    snapshots = [x.clone() for x in inputs]
+    reference = problem.make_reference(example, device)
+    try:
+        model = candidate.build(problem.init_args(example))
+        model = model.to(device=device, dtype=dtype).eval()
+    except Exception as e:  # noqa: BLE001 - the candidate's constructor is untrusted code
+        reason = backend.unsupported_reason(e)
+        if reason:
+            outcome.unsupported = reason
+        else:
+            outcome.failures.append(Failure(kinds.EXCEPTION, example,
+                                            f"ModelNew{problem.init_args(example)} raised {_exception_message(e)}"))
+        return outcome
+    param_map = copy_parameters(reference, model)  # CandidateError propagates: a structural problem, not a bug found
+    param_snapshot = {n: p.detach().clone() for n, p in model.named_parameters()}
+    ctx = Context(problem, example, snapshots, reference, candidate.approx_budget, device)
+
+    for assignment in sweep(candidate.autotuners):
+        config = assignment.describe()
+        # the interpreter evaluates kernels with numpy: overflow warnings are the candidate's business,
+        # judged from its output, not noise for the report
+        with pinned(assignment), np.errstate(all="ignore"):
+            try:
+                with torch.no_grad():
+                    out = model(*inputs)
+                _sync(device)
+            except Exception as e:  # noqa: BLE001
+                reason = backend.unsupported_reason(e)
+                if reason:
+                    outcome.unsupported = reason
+                    return outcome
+                outcome.failures.append(Failure(kinds.EXCEPTION, example,
+                                                f"forward raised {_exception_message(e)}\nExample: "
+                                                f"{example.describe()}", config,
+                                                details={"config_index": assignment.index, "param_map": param_map}))
+                break
+        outcome.configs_run += 1
+        details = {"config_index": assignment.index, "param_map": param_map}
+        why = check_output(out, problem, example, device)
+        if why:
+            outcome.failures.append(Failure(kinds.BAD_OUTPUT, example, f"{why}\nExample: {example.describe()}",
+                                            config, details=details))
+            break
+        failure, ratios = judge(ctx, out, policy, precision, config)
+        for c, r in ratios.items():
+            outcome.ratios[c] = max(outcome.ratios.get(c, 0.0), r)
+        if failure:
+            failure.details.update(details)
+            outcome.failures.append(failure)
+            break
+
+    if not outcome.failures:
+        for i, (x, snap) in enumerate(zip(inputs, snapshots, strict=True)):
+            if not torch.equal(x, snap):
+                n = int((x != snap).sum())
+                outcome.failures.append(Failure(kinds.INPUT_MUTATED, example,
+                                                f"input {i} was modified by the candidate ({n} elements changed)\n"
+                                                f"Example: {example.describe()}"))
+                break
+    if not outcome.failures:
+        for n, p in model.named_parameters():
+            if not torch.equal(p.detach(), param_snapshot[n]):
+                outcome.failures.append(Failure(kinds.INPUT_MUTATED, example,
+                                                f"parameter {n} was modified by the candidate\n"
+                                                f"Example: {example.describe()}"))
+                break
+    outcome.seconds = time.perf_counter() - start
+    return outcome

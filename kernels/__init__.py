@@ -1,0 +1,28 @@
+"""Bundled Triton kernels, each a KernelBench-format module with ``ModelNew``, registered with its contract."""
+
+from harness import backend as _backend
+
+_backend.select()  # before any kernel module imports triton: interpreter on machines without a GPU
+
+from .registry import KernelRecord, all_kernels, get, register
+
+register(KernelRecord(
+    name="conv2d_gelu_gap.twopass",
+    problem="conv2d_gelu_gap",
+    module="kernels.conv2d_gelu_gap_twopass",
+    precision="tf32",
+    kwargs={"input_precision": "tf32"},
+    deterministic=True,
+    description="two kernels: implicit-GEMM conv + bias + erf-GELU (TF32 dot), then a spatial-mean kernel",
+))
+register(KernelRecord(
+    name="conv2d_gelu_gap.twopass-ieee",
+    problem="conv2d_gelu_gap",
+    module="kernels.conv2d_gelu_gap_twopass",
+    precision="ieee",
+    kwargs={"input_precision": "ieee"},
+    deterministic=True,
+    description="the two-kernel version with an IEEE fp32 dot",
+))
+
+__all__ = ["KernelRecord", "all_kernels", "get", "register"]

@@ -1,0 +1,343 @@
+"""Fused Conv2d (stride 1, valid) + exact GELU + global average pool, in one Triton kernel.
+
+KernelBench level 2 #67 (``Conv2d_GELU_GlobalAvgPool``)::
+
+    y[b, n] = mean_{oh, ow} gelu_erf( bias[n] + sum_{ci, ky, kx} x[b, ci, oh+ky, ow+kx] * w[n, ci, ky, kx] )
+
+Public API
+----------
+``conv2d_gelu_gap(x, weight, bias, *, input_precision="tf32", deterministic=False)``
+    -> Tensor[batch, out_channels] with ``dtype == x.dtype``.
+``ModelNew(in_channels, out_channels, kernel_size, *, input_precision="tf32", deterministic=False)``
+    owns ``self.conv = nn.Conv2d(...)`` (parameter names ``conv.weight`` / ``conv.bias``, same RNG draws as the
+    reference ``Model``) and calls the wrapper; no torch conv / gelu / mean runs in ``forward``.
+
+How it works
+------------
+Implicit GEMM, output-channel-major: for a tile of ``TILE_H`` output rows x ``TILE_W`` output columns of one image,
+``acc[n, p] = bias[n] + W[n, k] @ Xcol[k, p]`` on the tensor cores (``tl.dot``; fp32 -> TF32 by default or IEEE fp32,
+fp16/bf16 -> fp16/bf16 operands, always fp32 accumulation).  K is walked per *input row*: the im2col slab of one input
+row over (ci, kx) is loaded once (rows of ``x`` are read contiguously along W, so NCHW loads coalesce) and is used by
+every output row of the tile that needs it (one ``tl.dot`` per (output row, ky)), so a tile of ``TILE_H`` output rows
+loads ``TILE_H + KH - 1`` input rows instead of ``TILE_H * KH``.  The whole weight (K = Cin*kh*kw, 72 here) is loaded
+once per program and stays resident; each program walks a contiguous run of tiles of one image.
+Epilogue in registers: GELU, masked sum over the tile's pixels (``tl.sum(axis=1)``), accumulated across the program's
+tiles; the only global write is one ``[out_channels]`` vector per program.
+
+GELU: ``gelu(z) = max(z, 0) - |z| * Phi(-|z|)`` with ``Phi(-t) = 2**g(t)``, ``g`` a degree-8 polynomial (weighted
+minimax fit of ``log2(Phi(-t))``, see ``_GELU_C*``) and one ``ex2`` (MUFU).  12 FP32 instructions + 1 MUFU per
+element instead of libdevice ``erf`` (~25 + branches).  Max error (dense fp32 sweep against float64, see
+benchmarks/NOTES-fused.md): |gelu - gelu_ref| <= ~1.6e-7 * |z| everywhere (fit 4.5e-8, rest is ``ex2.approx``),
+i.e. relative error <= ~3e-7 for z > 0 and far below torch's own fp32 formula for z < 0 (torch's
+``0.5*z*(1+erf)`` cancels there).  Stable for every finite input: the polynomial's leading term is negative, so
+``g -> -inf``, ``2**g -> 0`` and ``gelu -> relu`` for large |z| (no inf/inf, no NaN).  ``GELU_MODE=1`` selects
+libdevice ``erf`` (reference / A-B testing only).
+
+Modes
+-----
+* default (``deterministic=False``): each program ``tl.atomic_add``s its scaled partial sums into a zeroed fp32
+  ``[batch, out_channels]`` buffer (a handful of atomics per (image, channel)).  Fastest; the summation order of the
+  partials (hence the last bits) can vary between runs.  Default because the spec's output is a mean of 64516
+  products and KernelBench compares with 1e-4 tolerance, so run-to-run bit equality buys nothing at a cost.
+* ``deterministic=True``: each program stores its partial into a ``[batch, n_programs_per_image, out_channels]``
+  fp32 buffer (allowed only in this mode) and a tiny second kernel sums them in a fixed order -> bitwise
+  reproducible for a given device / config.
+"""
+import math
+
+import torch
+import torch.nn as nn
+import triton
+import triton.language as tl
+
+# ----------------------------------------------------------------------------------------------------------------
+# GELU:  Phi(-t) ~= 2**g(t),  g(t) = sum_i C_i t^i  (t = |z| >= 0); fit on [0, 6] weighted by Phi(-t)
+# (abs error in Phi) with a floor (|dg| <= 0.15 bits in the tail); leading coefficient negative -> safe tail.
+_GELU_C0 = -1.0
+_GELU_C1 = -1.1511057615280151
+_GELU_C2 = -0.45920491218566895
+_GELU_C3 = -0.05250503867864609
+_GELU_C4 = 0.007075484376400709
+_GELU_C5 = -0.00014587999612558633
+_GELU_C6 = -0.0001825434301281348
+_GELU_C7 = 3.8619855331489816e-05
+_GELU_C8 = -2.7719738682208117e-06
+
+
+@triton.jit
+def _gelu(z, GELU_MODE: tl.constexpr):
+    if GELU_MODE == 1:
+        # libdevice erf: the textbook formula (reference / comparison only)
+        return 0.5 * z * (1.0 + tl.math.erf(z * 0.7071067811865476))
+    else:
+        t = tl.abs(z)
+        g = t * -2.7719738682208117e-06 + 3.8619855331489816e-05
+        g = g * t + -0.0001825434301281348
+        g = g * t + -0.00014587999612558633
+        g = g * t + 0.007075484376400709
+        g = g * t + -0.05250503867864609
+        g = g * t + -0.45920491218566895
+        g = g * t + -1.1511057615280151
+        g = g * t + -1.0
+        return tl.maximum(z, 0.0) - t * tl.exp2(g)
+
+
+def _conv_tile_heuristics():
+    # TILE_W: the config's BLOCK_W, shrunk (power of two, >= 16) for narrow outputs so that few columns are masked.
+    return {"TILE_W": lambda a: min(a["BLOCK_W"], max(16, triton.next_power_of_2(a["OW"])))}
+
+
+_CONFIGS = [
+    triton.Config({"BLOCK_W": 128, "TILE_H": 1}, num_warps=4, num_stages=2),  # conservative
+    triton.Config({"BLOCK_W": 128, "TILE_H": 2}, num_warps=8, num_stages=2),
+    triton.Config({"BLOCK_W": 256, "TILE_H": 2}, num_warps=8, num_stages=2),
+    triton.Config({"BLOCK_W": 128, "TILE_H": 4}, num_warps=8, num_stages=3),
+]
+
+
+@triton.autotune(configs=_CONFIGS, key=["C_OUT", "OH", "OW", "CIN", "KH", "KW", "DOT_K", "PRECISION"],
+                 restore_value=["out_ptr"])
+@triton.heuristics(_conv_tile_heuristics())
+@triton.jit
+def conv2d_gelu_gap_kernel(
+    x_ptr, w_ptr, b_ptr, out_ptr,
+    C_OUT, H, OH, OW,
+    sxb, sxc, sxh, sxw,
+    swo, swi, swh, sww,
+    inv_area,
+    CIN: tl.constexpr, KH: tl.constexpr, KW: tl.constexpr,
+    BLOCK_N: tl.constexpr, DOT_K: tl.constexpr, NKC: tl.constexpr,
+    PRECISION: tl.constexpr, DETERMINISTIC: tl.constexpr, INT64: tl.constexpr, GELU_MODE: tl.constexpr,
+    BLOCK_W: tl.constexpr, TILE_H: tl.constexpr, TILE_W: tl.constexpr,
+):
+    # grid = (programs per image, batch, channel blocks)
+    pid_g = tl.program_id(0)
+    b = tl.program_id(1)
+    pid_c = tl.program_id(2)
+    n_prog = tl.num_programs(0)
+
+    n_tw = tl.cdiv(OW, TILE_W)
+    n_th = tl.cdiv(OH, TILE_H)
+    tiles_per_img = n_th * n_tw
+    tiles_per_prog = tl.cdiv(tiles_per_img, n_prog)
+    t_begin = pid_g * tiles_per_prog
+    t_end = tl.minimum(t_begin + tiles_per_prog, tiles_per_img)
+
+    offs_n = pid_c * BLOCK_N + tl.arange(0, BLOCK_N)
+    n_ok = offs_n < C_OUT
+    x_img = x_ptr + b.to(tl.int64) * sxb
+
+    # ---- resident weights: one [BLOCK_N, DOT_K] tile per (ky, K-chunk), in the operand dtype -------------------
+    if INT64:
+        w_n = offs_n.to(tl.int64) * swo
+    else:
+        w_n = offs_n * swo
+    ws = ()
+    for ky in tl.static_range(KH):
+        for c in tl.static_range(NKC):
+            kk = c * DOT_K + tl.arange(0, DOT_K)
+            k_ok = kk < CIN * KW
+            ci = kk // KW
+            kx = kk - ci * KW
+            w_off = w_n[:, None] + (ci * swi + ky * swh + kx * sww)[None, :]
+            wt = tl.load(w_ptr + w_off, mask=n_ok[:, None] & k_ok[None, :], other=0.0)
+            ws = ws + (wt.to(x_ptr.dtype.element_ty),)
+    bias = tl.load(b_ptr + offs_n, mask=n_ok, other=0.0).to(tl.float32)
+
+    offs_w = tl.arange(0, TILE_W)
+    part = tl.zeros([BLOCK_N], dtype=tl.float32)
+    for t in range(t_begin, t_end):
+        th = t // n_tw
+        tw = t - th * n_tw
+        oh0 = th * TILE_H
+        ow = tw * TILE_W + offs_w
+        col_ok = ow < OW
+        ow_c = tl.minimum(ow, OW - 1)  # clamped: every load stays inside the image, no load masks
+        if INT64:
+            col_off = ow_c.to(tl.int64) * sxw
+        else:
+            col_off = ow_c * sxw
+
+        accs = ()
+        for i in tl.static_range(TILE_H):
+            accs = accs + (tl.zeros([BLOCK_N, TILE_W], dtype=tl.float32) + bias[:, None],)
+
+        # walk the TILE_H + KH - 1 input rows; each slab feeds every (output row, ky) that uses it
+        for r in tl.static_range(TILE_H + KH - 1):
+            ih = tl.minimum(oh0 + r, H - 1)
+            if INT64:
+                row_off = ih.to(tl.int64) * sxh
+            else:
+                row_off = ih * sxh
+            for c in tl.static_range(NKC):
+                kk = c * DOT_K + tl.arange(0, DOT_K)
+                ci = kk // KW
+                kx = kk - ci * KW
+                if INT64:
+                    k_off = ci.to(tl.int64) * sxc + kx.to(tl.int64) * sxw
+                else:
+                    k_off = ci * sxc + kx * sxw
+                if (c + 1) * DOT_K <= CIN * KW:
+                    xt = tl.load(x_img + (row_off + k_off)[:, None] + col_off[None, :])
+                else:
+                    k_ok = kk < CIN * KW
+                    k_off = tl.where(k_ok, k_off, 0)
+                    xt = tl.load(x_img + (row_off + k_off)[:, None] + col_off[None, :],
+                                 mask=k_ok[:, None], other=0.0)
+                new_accs = ()
+                for i in tl.static_range(TILE_H):
+                    if r - i >= 0 and r - i < KH:
+                        new_accs = new_accs + (tl.dot(ws[(r - i) * NKC + c], xt, accs[i],
+                                                      input_precision=PRECISION),)
+                    else:
+                        new_accs = new_accs + (accs[i],)
+                accs = new_accs
+
+        # ---- epilogue: GELU + masked sum over the tile's pixels -----------------------------------------------
+        cols_full = tw * TILE_W + TILE_W <= OW
+        for i in tl.static_range(TILE_H):
+            v = _gelu(accs[i], GELU_MODE)
+            if oh0 + i < OH:
+                if cols_full:
+                    part += tl.sum(v, axis=1)
+                else:
+                    part += tl.sum(tl.where(col_ok[None, :], v, 0.0), axis=1)
+
+    res = part * inv_area
+    if DETERMINISTIC:
+        # out_ptr is the [batch, n_prog, C_OUT] fp32 partial buffer; fixed-order reduction in a second kernel
+        p_off = (b.to(tl.int64) * n_prog + pid_g) * C_OUT + offs_n
+        tl.store(out_ptr + p_off, res, mask=n_ok)
+    else:
+        if t_end > t_begin:
+            tl.atomic_add(out_ptr + b.to(tl.int64) * C_OUT + offs_n, res, mask=n_ok, sem="relaxed")
+
+
+@triton.jit
+def conv2d_gelu_gap_finalize_kernel(part_ptr, out_ptr, n_prog, C_OUT, BLOCK_C: tl.constexpr):
+    """Deterministic mode: out[b, n] = sum_g part[b, g, n] in a fixed order (g ascending)."""
+    b = tl.program_id(0)
+    offs = tl.program_id(1) * BLOCK_C + tl.arange(0, BLOCK_C)
+    ok = offs < C_OUT
+    base = part_ptr + b.to(tl.int64) * n_prog * C_OUT
+    acc = tl.zeros([BLOCK_C], dtype=tl.float32)
+    for g in range(n_prog):
+        acc += tl.load(base + g * C_OUT + offs, mask=ok, other=0.0)
+    tl.store(out_ptr + b.to(tl.int64) * C_OUT + offs, acc.to(out_ptr.dtype.element_ty), mask=ok)
+
+
+# ----------------------------------------------------------------------------------------------------------------
+_SUPPORTED_DTYPES = (torch.float32, torch.float16, torch.bfloat16)
+_PRECISIONS = ("tf32", "ieee", "tf32x3")
+_INT32_MAX = 2**31 - 1
+
+
+def _interpreting():
+    import os
+    return os.environ.get("TRITON_INTERPRET", "0") not in ("", "0")
+
+
+def _num_sms(device):
+    if device.type == "cuda":
+        return torch.cuda.get_device_properties(device).multi_processor_count
+    return 1
+
+
+def conv2d_gelu_gap(x, weight, bias, *, input_precision="tf32", deterministic=False, gelu_mode=0,
+                    programs_per_image=None):
+    """mean_{h,w} gelu(conv2d(x, weight, bias)) -> [batch, out_channels], dtype x.dtype.
+
+    Stride-1, unpadded ("valid") convolution; exact (erf) GELU.  ``x``: [B, Cin, H, W] with any strides
+    (contiguous and channels_last are the fast paths); ``weight``: [Cout, Cin, kh, kw]; ``bias``: [Cout] or None.
+    fp32 inputs use ``tl.dot`` with ``input_precision`` ("tf32" default, "ieee", "tf32x3"); fp16/bf16 inputs use
+    fp16/bf16 tensor-core operands; accumulation is always fp32.
+    """
+    if not isinstance(x, torch.Tensor) or not isinstance(weight, torch.Tensor):
+        raise TypeError(f"x and weight must be torch.Tensor, got x={type(x).__name__!r}, "
+                        f"weight={type(weight).__name__!r}")
+    if x.dim() != 4:
+        raise ValueError(f"x must be 4-D [batch, in_channels, H, W]; got x.shape={tuple(x.shape)!r}")
+    if weight.dim() != 4:
+        raise ValueError(f"weight must be 4-D [out_channels, in_channels, kh, kw]; "
+                         f"got weight.shape={tuple(weight.shape)!r}")
+    B, CIN, H, W = x.shape
+    COUT, CIN_W, KH, KW = weight.shape
+    if CIN_W != CIN:
+        raise ValueError(f"weight in_channels={CIN_W!r} does not match x in_channels={CIN!r}; "
+                         f"weight must be [out_channels, {CIN}, kh, kw] (groups=1 only)")
+    if CIN < 1 or KH < 1 or KW < 1:
+        raise ValueError(f"in_channels={CIN!r}, kh={KH!r}, kw={KW!r} must all be >= 1")
+    if H < KH:
+        raise ValueError(f"H={H!r} < kh={KH!r}: a valid (unpadded, stride-1) convolution needs H >= kh; "
+                         f"pad the input or use a smaller kernel")
+    if W < KW:
+        raise ValueError(f"W={W!r} < kw={KW!r}: a valid (unpadded, stride-1) convolution needs W >= kw; "
+                         f"pad the input or use a smaller kernel")
+    if x.dtype not in _SUPPORTED_DTYPES:
+        raise ValueError(f"x.dtype={x.dtype!r} is not supported; use torch.float32, torch.float16 or "
+                         f"torch.bfloat16")
+    if weight.dtype not in _SUPPORTED_DTYPES:
+        raise ValueError(f"weight.dtype={weight.dtype!r} is not supported; use float32, float16 or bfloat16")
+    if input_precision not in _PRECISIONS:
+        raise ValueError(f"input_precision={input_precision!r} is not supported; use one of {_PRECISIONS!r}")
+    if bias is not None:
+        if not isinstance(bias, torch.Tensor) or bias.shape != (COUT,):
+            raise ValueError(f"bias must be None or a tensor of shape ({COUT},); got "
+                             f"bias.shape={tuple(bias.shape) if isinstance(bias, torch.Tensor) else bias!r}")
+    if weight.device != x.device or (bias is not None and bias.device != x.device):
+        raise ValueError(f"x, weight and bias must be on one device; got x.device={x.device!r}, "
+                         f"weight.device={weight.device!r}, bias.device="
+                         f"{(bias.device if bias is not None else None)!r}")
+    if x.device.type != "cuda" and not _interpreting():
+        raise ValueError(f"x.device={x.device!r}: a CUDA tensor is required (or TRITON_INTERPRET=1 for CPU)")
+
+    OH, OW = H - KH + 1, W - KW + 1
+    if B == 0 or COUT == 0:
+        return torch.zeros((B, COUT), device=x.device, dtype=x.dtype)
+    if bias is None:
+        bias = torch.zeros((COUT,), device=x.device, dtype=torch.float32)
+
+    sxb, sxc, sxh, sxw = x.stride()
+    swo, swi, swh, sww = weight.stride()
+    # per-image offsets (and weight offsets) fit in int32?  (the image base b*sxb is always int64)
+    max_img_off = (CIN - 1) * sxc + (H - 1) * sxh + (W - 1) * sxw
+    max_w_off = (COUT - 1) * swo + (CIN - 1) * swi + (KH - 1) * swh + (KW - 1) * sww
+    int64 = max(max_img_off, max_w_off, sxb, swo * 64) > _INT32_MAX
+
+    BLOCK_N = 64
+    n_cblk = triton.cdiv(COUT, BLOCK_N)
+    dot_k = 8 if x.dtype == torch.float32 else 16
+    nkc = triton.cdiv(CIN * KW, dot_k)
+    if programs_per_image is None:
+        programs_per_image = 2 if _interpreting() else triton.cdiv(32 * _num_sms(x.device), B * n_cblk)
+    P = max(1, int(programs_per_image))
+    grid = (P, B, n_cblk)
+    precision = input_precision if x.dtype == torch.float32 else "ieee"  # ignored for 16-bit operands
+    common = dict(CIN=CIN, KH=KH, KW=KW, BLOCK_N=BLOCK_N, DOT_K=dot_k, NKC=nkc, PRECISION=precision,
+                  INT64=int64, GELU_MODE=gelu_mode)
+    args = (x, weight, bias, None, COUT, H, OH, OW, sxb, sxc, sxh, sxw, swo, swi, swh, sww, 1.0 / (OH * OW))
+
+    if deterministic:
+        part = torch.empty((B, P, COUT), device=x.device, dtype=torch.float32)
+        conv2d_gelu_gap_kernel[grid](*args[:3], part, *args[4:], DETERMINISTIC=True, **common)
+        out = torch.empty((B, COUT), device=x.device, dtype=x.dtype)
+        BLOCK_C = min(256, max(16, triton.next_power_of_2(COUT)))
+        conv2d_gelu_gap_finalize_kernel[(B, triton.cdiv(COUT, BLOCK_C))](part, out, P, COUT, BLOCK_C=BLOCK_C)
+        return out
+    out = torch.zeros((B, COUT), device=x.device, dtype=torch.float32)
+    conv2d_gelu_gap_kernel[grid](*args[:3], out, *args[4:], DETERMINISTIC=False, **common)
+    return out if x.dtype == torch.float32 else out.to(x.dtype)
+
+
+class ModelNew(nn.Module):
+    """Drop-in for KernelBench's Model: Conv2d -> GELU -> adaptive_avg_pool2d(1) -> squeeze, fused."""
+
+    def __init__(self, in_channels, out_channels, kernel_size, *, input_precision="tf32", deterministic=False):
+        super().__init__()
+        self.conv = nn.Conv2d(in_channels, out_channels, kernel_size)
+        self.input_precision = input_precision
+        self.deterministic = deterministic
+
+    def forward(self, x):
+        return conv2d_gelu_gap(x, self.conv.weight, self.conv.bias, input_precision=self.input_precision,
+                               deterministic=self.deterministic)

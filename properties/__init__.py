@@ -1,0 +1,8 @@
+"""Hypothesis strategies and properties for fused-kernel fuzzing (public API).
+
+Everything public is re-exported here from private modules; import from ``properties`` only.
+"""
+
+from ._strategies import conv2d_examples, seeds, value_regimes
+
+__all__ = ["conv2d_examples", "seeds", "value_regimes"]

@@ -1,0 +1,106 @@
+"""Hypothesis strategies for fuzz examples."""
+
+from __future__ import annotations
+
+import math
+
+from hypothesis import strategies as st
+
+from harness.example import DISTRIBUTIONS, LAYOUTS, Example
+from harness.precision import DTYPES
+
+
+def _check_range(name: str, value: int, low: int) -> None:
+    if not isinstance(value, int) or value < low:
+        raise ValueError(f"{name}={value!r} must be an integer >= {low}; pass a larger bound")
+
+
+def _subset(name: str, given, allowed) -> tuple:
+    given = tuple(given)
+    bad = [g for g in given if g not in allowed]
+    if not given or bad:
+        raise ValueError(f"{name}={given!r} must be a non-empty subset of {allowed!r}")
+    return given
+
+
+@st.composite
+def _scales(draw):
+    # log-uniform in [1e-3, 1e3]; the exponent shrinks toward 0, i.e. the scale toward 1
+    exponent = draw(st.floats(min_value=-3.0, max_value=3.0, allow_nan=False, allow_infinity=False))
+    return float(10.0 ** exponent)
+
+
+def value_regimes(*, distributions=DISTRIBUTIONS):
+    """(distribution, scale): ``rand`` (KernelBench), ``randn``, or ``randn`` times a log-uniform scale."""
+    distributions = _subset("distributions", distributions, DISTRIBUTIONS)
+
+    @st.composite
+    def regimes(draw):
+        dist = draw(st.sampled_from(distributions))
+        scale = draw(_scales()) if dist == "randn_scaled" else 1.0
+        return dist, scale
+
+    return regimes()
+
+
+def seeds():
+    """Seeds for the CPU ``torch.Generator`` every tensor of an example is drawn from."""
+    return st.integers(min_value=0, max_value=2**32 - 1)
+
+
+def conv2d_examples(
+    *,
+    max_batch: int = 8,
+    max_in_channels: int = 64,
+    max_out_channels: int = 96,
+    max_kernel_size: int = 7,
+    max_extra: int = 48,
+    dtypes=tuple(DTYPES),
+    layouts=LAYOUTS,
+    distributions=DISTRIBUTIONS,
+    rectangular_kernels: bool = False,
+    max_macs: int | None = None,
+):
+    """Examples for conv2d_gelu_gap: every size shrinks toward 1, H and W toward the kernel size
+    (1x1 outputs, where pooling hides nothing).
+
+    ``max_macs`` caps batch x out x Ho x Wo x in x kh x kw (the interpreter is slow): sizes are drawn in
+    an order where each bound depends only on earlier draws, so shrinking an early size only widens the
+    later ones and never invalidates an example.
+    """
+    for name, value in (("max_batch", max_batch), ("max_in_channels", max_in_channels),
+                        ("max_out_channels", max_out_channels), ("max_kernel_size", max_kernel_size)):
+        _check_range(name, value, 1)
+    _check_range("max_extra", max_extra, 0)
+    if max_macs is not None:
+        _check_range("max_macs", max_macs, 1)
+    dtypes = _subset("dtypes", dtypes, tuple(DTYPES))
+    layouts = _subset("layouts", layouts, LAYOUTS)
+    regimes = value_regimes(distributions=distributions)
+    budget = math.inf if max_macs is None else max_macs
+
+    @st.composite
+    def examples(draw):
+        kh = draw(st.integers(1, max_kernel_size))
+        kw = draw(st.integers(1, max_kernel_size)) if rectangular_kernels else kh
+        c_in = draw(st.integers(1, max(1, min(max_in_channels, budget // (kh * kw)))))
+        per_pixel = c_in * kh * kw
+        c_out = draw(st.integers(1, max(1, min(max_out_channels, budget // per_pixel))))
+        per_pixel *= c_out
+        batch = draw(st.integers(1, max(1, min(max_batch, budget // per_pixel))))
+        per_row = per_pixel * batch
+        extra_h = draw(st.integers(0, max(0, min(max_extra, budget // per_row - 1))))
+        per_col = per_row * (extra_h + 1)
+        extra_w = draw(st.integers(0, max(0, min(max_extra, budget // per_col - 1))))
+        dtype = draw(st.sampled_from(dtypes))
+        layout = draw(st.sampled_from(layouts))
+        dist, scale = draw(regimes)
+        seed = draw(seeds())
+        kernel_size = [kh, kw] if rectangular_kernels and kh != kw else kh
+        return Example(
+            sizes=dict(batch=batch, in_channels=c_in, out_channels=c_out, height=kh + extra_h,
+                       width=kw + extra_w, kernel_size=kernel_size),
+            dtype=dtype, layout=layout, distribution=dist, scale=scale, seed=seed,
+        )
+
+    return examples()
