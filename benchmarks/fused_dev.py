@@ -1,0 +1,285 @@
+"""Dev bench for kernels/conv2d_gelu_gap_fused.py: correctness vs float64, GELU accuracy sweep, timings.
+
+GPU:   python benchmarks/fused_dev.py --variants A,B,C [--compile] [--out DIR]
+CPU:   TRITON_INTERPRET=1 python benchmarks/fused_dev.py --gelu-sweep-only   (interpreter: exp2 is exact there)
+
+Each variant launches the raw JIT kernel (autotuner bypassed) with explicit meta-parameters, so one run can
+compare tile shapes / register caps / code paths.  Prints a short table last; details go to --out (JSON).
+"""
+import argparse
+import importlib.util
+import json
+import math
+import os
+import sys
+import time
+
+import torch
+import torch.nn.functional as F
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+_spec = importlib.util.spec_from_file_location("cgg_fused", os.path.join(ROOT, "kernels", "conv2d_gelu_gap_fused.py"))
+K = importlib.util.module_from_spec(_spec)
+_spec.loader.exec_module(K)  # loaded by path: no package __init__ side effects
+
+import triton  # noqa: E402
+import triton.language as tl  # noqa: E402
+
+HEADLINE = (128, 8, 64, 256, 256, 3, 3)  # batch, cin, cout, H, W, kh, kw
+
+# name -> (meta, num_warps, num_stages, maxnreg, extra)
+VARIANTS = {
+    "A": (dict(BLOCK_W=128, TILE_H=1, LOOP_STAGES=1, BIAS_MMA=False), 4, 2, None, {}),
+    "B": (dict(BLOCK_W=128, TILE_H=1, LOOP_STAGES=1, BIAS_MMA=False), 4, 2, 128, {}),
+    "C": (dict(BLOCK_W=128, TILE_H=1, LOOP_STAGES=1, BIAS_MMA=True), 4, 2, 168, {}),
+    "D": (dict(BLOCK_W=128, TILE_H=1, LOOP_STAGES=2, BIAS_MMA=False), 4, 2, None, {}),
+    "E": (dict(BLOCK_W=128, TILE_H=2, LOOP_STAGES=1, BIAS_MMA=False), 4, 2, None, {}),
+    "F": (dict(BLOCK_W=64, TILE_H=2, LOOP_STAGES=1, BIAS_MMA=False), 4, 2, 128, {}),
+    "G": (dict(BLOCK_W=128, TILE_H=2, LOOP_STAGES=1, BIAS_MMA=False), 8, 2, None, {}),
+    "H": (dict(BLOCK_W=128, TILE_H=1, LOOP_STAGES=1, BIAS_MMA=False), 4, 2, 128, {"gelu": 1}),  # libdevice erf
+    "I": (dict(BLOCK_W=128, TILE_H=1, LOOP_STAGES=1, BIAS_MMA=False), 4, 2, 128, {"gelu": 2}),  # NO gelu (probe)
+    "J": (dict(BLOCK_W=128, TILE_H=1, LOOP_STAGES=1, BIAS_MMA=False), 4, 3, 128, {}),
+    "K": (dict(BLOCK_W=64, TILE_H=1, LOOP_STAGES=1, BIAS_MMA=False), 4, 2, None, {}),
+    "L": (dict(BLOCK_W=128, TILE_H=3, LOOP_STAGES=1, BIAS_MMA=False), 8, 2, None, {}),
+}
+
+
+def launch(name, x, w, b, *, deterministic=False, precision="tf32", P=None):
+    meta, nw, ns, maxnreg, extra = VARIANTS[name]
+    info, args, cex = K._prepare(x, w, b, precision, programs_per_image=P)
+    a = dict(OW=info["OW"], DOT_K=cex["DOT_K"], **meta)
+    meta = dict(meta)
+    meta["TILE_W"] = K._tile_w(a)
+    meta["SHIFT_COLS"] = meta["TILE_W"] <= info["OW"]
+    meta["BIAS_MMA"] = bool(meta["BIAS_MMA"]) and cex["DOT_K"] == 8
+    kw = dict(num_warps=nw, num_stages=ns, GELU_MODE=extra.get("gelu", 0), **meta)
+    if maxnreg is not None:
+        kw["maxnreg"] = maxnreg
+    raw = K.conv2d_gelu_gap_kernel.fn.fn  # Autotuner -> Heuristics -> JITFunction
+    return K._run(raw, x, info, args, cex, deterministic, **kw)
+
+
+def ref64(x, w, b):
+    y = F.conv2d(x.double(), w.double(), b.double())
+    return F.gelu(y).mean((2, 3))
+
+
+def rel_err(y, r):
+    return ((y.double() - r).abs().max() / r.abs().max().clamp_min(1e-30)).item()
+
+
+def _compiled():
+    raw = K.conv2d_gelu_gap_kernel.fn.fn
+    found = {}
+    for dev_cache in getattr(raw, "device_caches", {}).values():
+        cache = dev_cache[0] if isinstance(dev_cache, tuple) else dev_cache
+        found.update(cache)
+    return found
+
+
+def kernel_resources(keys_before):
+    """n_regs / n_spills / shared of the kernels compiled since ``keys_before`` (one per specialization)."""
+    out = []
+    for key, ck in _compiled().items():
+        if key in keys_before:
+            continue
+        try:
+            ck._init_handles()
+        except Exception:
+            pass
+        md = ck.metadata
+        out.append(dict(n_regs=getattr(ck, "n_regs", None), n_spills=getattr(ck, "n_spills", None),
+                        shared=getattr(md, "shared", None), num_warps=md.num_warps,
+                        maxnreg=getattr(md, "maxnreg", None)))
+    return out
+
+
+# --------------------------------------------------------------------------------------------------------------
+@triton.jit
+def _gelu_probe(z_ptr, o_ptr, n, MODE: tl.constexpr, BLOCK: tl.constexpr):
+    offs = tl.program_id(0) * BLOCK + tl.arange(0, BLOCK)
+    m = offs < n
+    z = tl.load(z_ptr + offs, mask=m, other=0.0)
+    tl.store(o_ptr + offs, K._gelu(z, MODE), mask=m)
+
+
+def gelu_sweep(device, n_dense=1 << 22):
+    """Max error of the kernel's GELU (and torch fp32 F.gelu) against float64 over a dense fp32 sweep."""
+    zs = [torch.linspace(-12.0, 12.0, n_dense, dtype=torch.float64),
+          torch.linspace(-1e-3, 1e-3, 1 << 16, dtype=torch.float64)]
+    mags = torch.logspace(-38, 38.5, 1 << 16, dtype=torch.float64)
+    zs += [mags, -mags, torch.tensor([0.0, -0.0, 3.4e38, -3.4e38, 1e-45, -1e-45], dtype=torch.float64)]
+    z32 = torch.cat(zs).float().to(device)
+    z64 = z32.double()
+    ref = F.gelu(z64)
+    res = {}
+    for label, mode in (("poly_exp2", 0), ("libdevice_erf", 1), ("torch_fp32", None)):
+        if mode is None:
+            y = F.gelu(z32)
+        else:
+            y = torch.empty_like(z32)
+            n = z32.numel()
+            _gelu_probe[(triton.cdiv(n, 1024),)](z32, y, n, MODE=mode, BLOCK=1024)
+        d = (y.double() - ref).abs()
+        a = z64.abs()
+        normal = a >= 1e-30  # keep subnormal results (|gelu| < 2^-126) out of the relative metrics
+        nz = ref.abs() > 1e-300
+        pos = (z64 > 0) & normal
+        band = (z64 >= -3.0) & normal & nz  # where gelu is not tiny (|gelu| >= 4e-3 |z|)
+        res[label] = dict(
+            all_finite=bool(torch.isfinite(y).all().item()),
+            n_nonfinite=int((~torch.isfinite(y)).sum().item()),
+            max_abs_err_over_absz=(d / a.clamp_min(1e-300))[normal & torch.isfinite(d)].max().item(),
+            max_rel_err_pos=(d / ref.abs().clamp_min(1e-300))[pos & torch.isfinite(d)].max().item(),
+            max_rel_err_ge_m3=(d / ref.abs().clamp_min(1e-300))[band & torch.isfinite(d)].max().item(),
+            max_abs_err=d[torch.isfinite(d)].max().item(),
+        )
+    return res
+
+
+# --------------------------------------------------------------------------------------------------------------
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--variants", default="A,B,C,D,E,F,G,H,I")
+    ap.add_argument("--compile", action="store_true", help="also time torch.compile of the reference")
+    ap.add_argument("--out", default=os.environ.get("OUT", "/tmp/fused_dev_out"))
+    ap.add_argument("--gelu-sweep-only", action="store_true")
+    ap.add_argument("--extra-checks", action="store_true", help="fp16/bf16/channels_last/deterministic/int64 checks")
+    ap.add_argument("--rep", type=int, default=200)
+    ap.add_argument("--full-checks", action="store_true", help="all small shapes, tf32 and ieee, per variant")
+    ap.add_argument("--small", action="store_true", help="small 'headline' (CPU interpreter smoke test)")
+    opt = ap.parse_args()
+    os.makedirs(opt.out, exist_ok=True)
+    dev = "cuda" if torch.cuda.is_available() else "cpu"
+    report = dict(torch=torch.__version__, triton=triton.__version__,
+                  device=torch.cuda.get_device_name() if dev == "cuda" else "cpu")
+    print(report, flush=True)
+
+    sweep = gelu_sweep(dev, n_dense=(1 << 22) if dev == "cuda" else (1 << 14))
+    report["gelu_sweep"] = sweep
+    for k, v in sweep.items():
+        print(f"gelu sweep {k:14s} " + " ".join(f"{a}={b:.3g}" if isinstance(b, float) else f"{a}={b}"
+                                                for a, b in v.items()), flush=True)
+    if opt.gelu_sweep_only:
+        json.dump(report, open(os.path.join(opt.out, "fused_dev.json"), "w"), indent=1)
+        return
+
+    torch.manual_seed(0)
+    names = [v for v in opt.variants.split(",") if v]
+    # ---- correctness on small odd shapes + the headline shape, every variant ------------------------------------
+    shapes = [(2, 8, 64, 40, 50, 3, 3), (3, 5, 65, 19, 23, 2, 4), (1, 3, 3, 7, 130, 3, 1), (2, 17, 1, 9, 300, 5, 2)]
+    cases = []
+    for sh in shapes:
+        B, C, O, H, W, kh, kw = sh
+        x = torch.rand(B, C, H, W, device=dev)
+        m = torch.nn.Conv2d(C, O, (kh, kw)).to(dev)
+        cases.append((sh, x, m.weight.detach(), m.bias.detach()))
+    B, C, O, H, W, kh, kw = (2, 8, 64, 12, 140, 3, 3) if opt.small else HEADLINE
+    if opt.small:
+        shapes[:] = [(1, 3, 3, 7, 20, 3, 1), (1, 2, 5, 5, 18, 2, 3)]
+        cases[:] = cases[:0]
+        for sh in shapes:
+            b_, c_, o_, h_, w_, kh_, kw_ = sh
+            m = torch.nn.Conv2d(c_, o_, (kh_, kw_)).to(dev)
+            cases.append((sh, torch.rand(b_, c_, h_, w_, device=dev), m.weight.detach(), m.bias.detach()))
+    xh = torch.rand(B, C, H, W, device=dev)
+    mh = torch.nn.Conv2d(C, O, kh).to(dev)
+    wh, bh = mh.weight.detach(), mh.bias.detach()
+    refh = ref64(xh, wh, bh)
+    report["variants"] = {}
+    for name in names:
+        r = dict(meta=str(VARIANTS[name]))
+        try:
+            t0 = time.time()
+            keys0 = set(_compiled().keys())
+            errs = {}
+            for ci, (sh, x, w, b) in enumerate(cases):
+                for prec in (("tf32", "ieee") if opt.full_checks else ("tf32",)):
+                    if ci >= 2 and not opt.full_checks:
+                        continue
+                    errs[f"{sh}/{prec}"] = rel_err(launch(name, x, w, b, precision=prec), ref64(x, w, b))
+            yh = launch(name, xh, wh, bh)
+            errs["headline/tf32"] = rel_err(yh, refh)
+            errs["headline/tf32/allclose1e-4"] = bool(torch.allclose(yh.double(), refh, atol=1e-4, rtol=1e-4))
+            errs["headline/ieee"] = rel_err(launch(name, xh, wh, bh, precision="ieee"), refh)
+            r["compile_and_check_s"] = time.time() - t0
+            r["errors"] = errs
+            r["max_err_small_tf32"] = max(v for k, v in errs.items() if k.endswith("/tf32") and "headline" not in k)
+            r["max_err_small_ieee"] = max([v for k, v in errs.items() if k.endswith("/ieee") and "headline" not in k]
+                                          + [float("nan")])
+            r["resources"] = kernel_resources(keys0)
+            if dev == "cpu":
+                report["variants"][name] = r
+                print(name, r, flush=True)
+                continue
+            torch.cuda.synchronize()
+            r["ms"] = triton.testing.do_bench(lambda: launch(name, xh, wh, bh), warmup=50, rep=opt.rep,
+                                              return_mode="median")
+            r["ms_again"] = triton.testing.do_bench(lambda: launch(name, xh, wh, bh), warmup=20, rep=opt.rep,
+                                                    return_mode="median")
+            r["ms_det"] = triton.testing.do_bench(lambda: launch(name, xh, wh, bh, deterministic=True), warmup=20,
+                                                  rep=opt.rep, return_mode="median")
+        except Exception as e:  # keep going: one broken variant must not cost the whole run
+            r["error"] = repr(e)[:3000]
+        report["variants"][name] = r
+        print(name, {k: v for k, v in r.items() if k != "errors"}, flush=True)
+
+    # ---- extra checks: dtypes, layouts, modes --------------------------------------------------------------------
+    if opt.extra_checks and names:
+        name = names[0]
+        ex = {}
+        for sh, x, w, b in cases[:3]:
+            r = ref64(x, w, b)
+            ex[f"{sh}/channels_last"] = rel_err(launch(name, x.to(memory_format=torch.channels_last), w, b), r)
+            ex[f"{sh}/det"] = rel_err(launch(name, x, w, b, deterministic=True), r)
+            for dt in ((torch.float16, torch.bfloat16) if dev == "cuda" else (torch.float16,)):  # interp: bf16 dot broken
+                xd, wd, bd = x.to(dt), w.to(dt), b.to(dt)
+                y = launch(name, xd, wd, bd)
+                ex[f"{sh}/{dt}"] = rel_err(y, ref64(xd, wd, bd))
+                assert y.dtype == dt
+        y1 = launch(name, xh, wh, bh, deterministic=True)
+        y2 = launch(name, xh, wh, bh, deterministic=True)
+        ex["det_bitwise_repeat"] = bool(torch.equal(y1, y2))
+        report["extra_checks"] = ex
+        print("extra:", ex, flush=True)
+
+    # ---- references ----------------------------------------------------------------------------------------------
+    if dev == "cpu":
+        json.dump(report, open(os.path.join(opt.out, "fused_dev.json"), "w"), indent=1, default=str)
+        return
+
+    def model(x):
+        return F.adaptive_avg_pool2d(F.gelu(F.conv2d(x, wh, bh)), 1).squeeze(-1).squeeze(-1)
+
+    report["eager_ms"] = triton.testing.do_bench(lambda: model(xh), warmup=20, rep=opt.rep, return_mode="median")
+    if opt.compile:
+        t0 = time.time()
+        cm = torch.compile(model)
+        for _ in range(3):
+            cm(xh)
+        torch.cuda.synchronize()
+        report["compile_warmup_s"] = time.time() - t0
+        report["compile_ms"] = triton.testing.do_bench(lambda: cm(xh), warmup=20, rep=opt.rep, return_mode="median")
+        report["compile_err"] = rel_err(cm(xh), refh)
+    report["eager_err"] = rel_err(model(xh), refh)
+    json.dump(report, open(os.path.join(opt.out, "fused_dev.json"), "w"), indent=1, default=str)
+
+    print("\n| variant | ms (median) | again | det ms | err headline tf32 | small tf32 | small ieee | x eager |"
+          + (" x compile |" if opt.compile else ""))
+    for name in names:
+        r = report["variants"][name]
+        if "ms" not in r:
+            print(f"| {name} | FAILED: {r.get('error', '')[:150]} |")
+            continue
+        line = (f"| {name} | {r['ms']:.4f} | {r['ms_again']:.4f} | {r['ms_det']:.4f} | "
+                f"{r['errors']['headline/tf32']:.2e} | {r['max_err_small_tf32']:.2e} | {r['max_err_small_ieee']:.2e} "
+                f"| {report['eager_ms'] / r['ms']:.1f} |")
+        if opt.compile:
+            line += f" {report['compile_ms'] / r['ms']:.1f} |"
+        print(line)
+    print(f"eager {report['eager_ms']:.4f} ms" + (f", torch.compile {report['compile_ms']:.4f} ms" if opt.compile
+                                                  else ""))
+
+
+if __name__ == "__main__":
+    main()
