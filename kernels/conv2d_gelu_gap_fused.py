@@ -72,6 +72,17 @@ def _gelu(z, GELU_MODE: tl.constexpr):
     elif GELU_MODE == 2:
         # no activation at all: a timing probe only (NOT GELU)
         return z
+    elif GELU_MODE == 3:
+        # degree-7 variant (one FFMA less, max |Phi| error 1.6e-7 instead of 4.5e-8): timing experiment only
+        t = tl.abs(z)
+        g = t * -1.7723475309594505e-07 + 1.9313685697852634e-05
+        g = g * t + -0.0006528909434564412
+        g = g * t + 0.007731983438134193
+        g = g * t + -0.05293264240026474
+        g = g * t + -0.4590808153152466
+        g = g * t + -1.1511170864105225
+        g = g * t + -1.0
+        return tl.maximum(z, 0.0) - t * tl.exp2(g)
     else:
         t = tl.abs(z)
         g = t * -2.7719738682208117e-06 + 3.8619855331489816e-05
@@ -91,12 +102,18 @@ def _tile_w(a):
     return min(a["BLOCK_W"], max(16, 1 << (int(ow).bit_length() - 1)))
 
 
+def _bias_in_k(a):
+    # fp32, flat K with >= 2 padding slots: the bias rides in the padding (hi + lo TF32 split, ones in x's tile)
+    rem = (a["KH"] * a["CIN"] * a["KW"]) % a["DOT_K"]
+    return a["TILE_H"] == 1 and a["x_ptr"].dtype == torch.float32 and 1 <= rem <= a["DOT_K"] - 2
+
+
 def _conv_tile_heuristics():
     return {
         "TILE_W": _tile_w,
         "SHIFT_COLS": lambda a: _tile_w(a) <= a["OW"],
         # bias through the MMA only for fp32 operands (a 16-bit "bias weight" would round the bias)
-        "BIAS_MMA": lambda a: bool(a.get("BIAS_MMA", False)) and a["DOT_K"] == 8,
+        "BIAS_K": _bias_in_k,
     }
 
 
@@ -105,11 +122,11 @@ def _conv_tile_heuristics():
 # loop: the register path stores 16-byte vectors into the K-major smem tile, cp.async's 4-byte transposing writes
 # hit 4-way bank conflicts.  num_stages only matters for loops inside the kernel that keep the default.
 _CONFIGS = [
-    triton.Config({"BLOCK_W": 128, "TILE_H": 1, "LOOP_STAGES": 1, "BIAS_MMA": False}, num_warps=4, num_stages=2),
-    triton.Config({"BLOCK_W": 128, "TILE_H": 1, "LOOP_STAGES": 1, "BIAS_MMA": False}, num_warps=4, num_stages=2,
+    triton.Config({"BLOCK_W": 128, "TILE_H": 1, "LOOP_STAGES": 1}, num_warps=4, num_stages=2),
+    triton.Config({"BLOCK_W": 128, "TILE_H": 1, "LOOP_STAGES": 1}, num_warps=4, num_stages=2,
                   maxnreg=128),
-    triton.Config({"BLOCK_W": 128, "TILE_H": 2, "LOOP_STAGES": 1, "BIAS_MMA": False}, num_warps=4, num_stages=2),
-    triton.Config({"BLOCK_W": 64, "TILE_H": 2, "LOOP_STAGES": 1, "BIAS_MMA": False}, num_warps=4, num_stages=3),
+    triton.Config({"BLOCK_W": 128, "TILE_H": 2, "LOOP_STAGES": 1}, num_warps=4, num_stages=2),
+    triton.Config({"BLOCK_W": 64, "TILE_H": 2, "LOOP_STAGES": 1}, num_warps=4, num_stages=3),
 ]
 
 
@@ -124,10 +141,10 @@ def conv2d_gelu_gap_kernel(
     swo, swi, swh, sww,
     inv_area,
     CIN: tl.constexpr, KH: tl.constexpr, KW: tl.constexpr,
-    BLOCK_N: tl.constexpr, DOT_K: tl.constexpr, NKC: tl.constexpr,
+    BLOCK_N: tl.constexpr, DOT_K: tl.constexpr,
     PRECISION: tl.constexpr, DETERMINISTIC: tl.constexpr, GELU_MODE: tl.constexpr,
     BLOCK_W: tl.constexpr, TILE_H: tl.constexpr, TILE_W: tl.constexpr, SHIFT_COLS: tl.constexpr,
-    LOOP_STAGES: tl.constexpr, BIAS_MMA: tl.constexpr,
+    LOOP_STAGES: tl.constexpr, BIAS_K: tl.constexpr,
 ):
     # grid = (programs per image, batch, channel blocks)
     pid_g = tl.program_id(0)
@@ -146,28 +163,38 @@ def conv2d_gelu_gap_kernel(
     n_ok = offs_n < C_OUT
     x_img = x_ptr + b.to(tl.int64) * sxb
 
-    # ---- resident weights: one [BLOCK_N, DOT_K] tile per (ky, K-chunk), in the operand dtype -------------------
+    # ---- resident weights, one [BLOCK_N, DOT_K] tile per K-chunk, in the operand dtype ---------------------------
+    # TILE_H == 1 ("flat"): K = (ky, ci, kx) flattened, ceil(KH*CIN*KW / DOT_K) chunks (72 -> 80 for DOT_K 16).
+    # TILE_H > 1 ("rows"): K per input row = (ci, kx), ceil(CIN*KW / DOT_K) chunks per row, one set per ky.
     w_n = offs_n.to(tl.int64) * swo
     ws = ()
-    for ky in tl.static_range(KH):
-        for c in tl.static_range(NKC):
-            kk = c * DOT_K + tl.arange(0, DOT_K)
-            k_ok = kk < CIN * KW
-            ci = kk // KW
-            kx = kk - ci * KW
-            w_off = w_n[:, None] + (ci.to(tl.int64) * swi + ky * swh + kx.to(tl.int64) * sww)[None, :]
-            wt = tl.load(w_ptr + w_off, mask=n_ok[:, None] & k_ok[None, :], other=0.0)
+    if TILE_H == 1:
+        for c in tl.static_range((KH * CIN * KW + DOT_K - 1) // DOT_K):
+            f = c * DOT_K + tl.arange(0, DOT_K)
+            ky = f // (CIN * KW)
+            q = f - ky * (CIN * KW)
+            ci = q // KW
+            kx = q - ci * KW
+            w_off = w_n[:, None] + (ci.to(tl.int64) * swi + ky.to(tl.int64) * swh + kx.to(tl.int64) * sww)[None, :]
+            wt = tl.load(w_ptr + w_off, mask=n_ok[:, None] & (f < KH * CIN * KW)[None, :], other=0.0)
+            if BIAS_K and (c + 1) * DOT_K > KH * CIN * KW:
+                # bias in the K padding: column KT holds hi = bias with the low 13 mantissa bits cleared (exact in
+                # TF32), column KT+1 the rest (its TF32 truncation error is ~2^-20 |bias|); x's tile has ones there
+                bb = tl.load(b_ptr + offs_n, mask=n_ok, other=0.0).to(tl.float32)
+                b_hi = (bb.to(tl.int32, bitcast=True) & -8192).to(tl.float32, bitcast=True)
+                wt = tl.where((f == KH * CIN * KW)[None, :], b_hi[:, None], wt)
+                wt = tl.where((f == KH * CIN * KW + 1)[None, :], (bb - b_hi)[:, None], wt)
             ws = ws + (wt.to(x_ptr.dtype.element_ty),)
+    else:
+        for ky in tl.static_range(KH):
+            for c in tl.static_range((CIN * KW + DOT_K - 1) // DOT_K):
+                kk = c * DOT_K + tl.arange(0, DOT_K)
+                ci = kk // KW
+                kx = kk - ci * KW
+                w_off = w_n[:, None] + (ci.to(tl.int64) * swi + ky * swh + kx.to(tl.int64) * sww)[None, :]
+                wt = tl.load(w_ptr + w_off, mask=n_ok[:, None] & (kk < CIN * KW)[None, :], other=0.0)
+                ws = ws + (wt.to(x_ptr.dtype.element_ty),)
     bias = tl.load(b_ptr + offs_n, mask=n_ok, other=0.0).to(tl.float32)
-    if BIAS_MMA:
-        # bias through the tensor core (saves re-initialising the accumulator every tile): a [BLOCK_N, DOT_K]
-        # "weight" holding bias = hi + lo (hi exact in TF32, lo the rest, so TF32 truncation costs ~2^-20 |bias|)
-        # times a constant [DOT_K, TILE_W] tile whose rows 0 and 1 are ones.
-        b_hi = (bias.to(tl.int32, bitcast=True) & -8192).to(tl.float32, bitcast=True)
-        kb = tl.arange(0, DOT_K)
-        wb = tl.where(kb[None, :] == 0, b_hi[:, None], tl.where(kb[None, :] == 1, (bias - b_hi)[:, None], 0.0))
-        ones = tl.zeros([DOT_K, TILE_W], dtype=tl.float32) + tl.where(kb < 2, 1.0, 0.0)[:, None]
-
     offs_w = tl.arange(0, TILE_W)
     if SHIFT_COLS:
         # TILE_W <= OW: the last column tile is shifted left to end at OW, so every load stays inside its row and
@@ -177,9 +204,9 @@ def conv2d_gelu_gap_kernel(
         # image narrower than the tile: clamp the columns (duplicates are masked in the epilogue)
         col_off = tl.minimum(offs_w, OW - 1).to(tl.int64) * sxw
     part = tl.zeros([BLOCK_N], dtype=tl.float32)
+    th = t_begin // n_tw
+    tw = t_begin - th * n_tw
     for t in tl.range(t_begin, t_end, num_stages=LOOP_STAGES):
-        th = t // n_tw
-        tw = t - th * n_tw
         oh0 = th * TILE_H
         if SHIFT_COLS:
             ow0 = tl.minimum(tw * TILE_W, OW - TILE_W)
@@ -193,41 +220,67 @@ def conv2d_gelu_gap_kernel(
 
         accs = ()
         for i in tl.static_range(TILE_H):
-            if BIAS_MMA:
-                accs = accs + (tl.dot(wb, ones, tl.zeros([BLOCK_N, TILE_W], dtype=tl.float32),
-                                      input_precision=PRECISION),)
+            if BIAS_K:
+                accs = accs + (tl.zeros([BLOCK_N, TILE_W], dtype=tl.float32),)  # first MMA overwrites (no MOVs)
             else:
                 accs = accs + (tl.zeros([BLOCK_N, TILE_W], dtype=tl.float32) + bias[:, None],)
 
-        # walk the TILE_H + KH - 1 input rows; each slab is loaded once (all loads first, so they are in flight
-        # together) and feeds every (output row, ky) that uses it
-        xs = ()
-        for r in tl.static_range(TILE_H + KH - 1):
-            ih = tl.minimum(oh0 + r, H - 1)  # rows past the image only feed output rows that are masked
-            row_ptr = tile_ptr + ih.to(tl.int64) * sxh
-            for c in tl.static_range(NKC):
-                kk = c * DOT_K + tl.arange(0, DOT_K)
-                ci = kk // KW
-                kx = kk - ci * KW
-                k_off = ci.to(tl.int64) * sxc + kx.to(tl.int64) * sxw
-                if (c + 1) * DOT_K <= CIN * KW:
+        if TILE_H == 1:
+            # flat K: every chunk gathers its (ky, ci, kx) columns straight from the KH input rows
+            row_ptr = tile_ptr + oh0.to(tl.int64) * sxh
+            xs = ()
+            for c in tl.static_range((KH * CIN * KW + DOT_K - 1) // DOT_K):
+                f = c * DOT_K + tl.arange(0, DOT_K)
+                ky = f // (CIN * KW)
+                q = f - ky * (CIN * KW)
+                ci = q // KW
+                kx = q - ci * KW
+                k_off = ky.to(tl.int64) * sxh + ci.to(tl.int64) * sxc + kx.to(tl.int64) * sxw
+                if (c + 1) * DOT_K <= KH * CIN * KW:
                     xs = xs + (tl.load(row_ptr + (k_off[:, None] + col_off[None, :])),)
                 else:
-                    k_ok = kk < CIN * KW
-                    k_off = tl.where(k_ok, k_off, 0)
-                    xs = xs + (tl.load(row_ptr + (k_off[:, None] + col_off[None, :]), mask=k_ok[:, None],
-                                       other=0.0),)
-        for r in tl.static_range(TILE_H + KH - 1):
-            for c in tl.static_range(NKC):
-                xt = xs[r * NKC + c]
-                new_accs = ()
-                for i in tl.static_range(TILE_H):
-                    if r - i >= 0 and r - i < KH:
-                        new_accs = new_accs + (tl.dot(ws[(r - i) * NKC + c], xt, accs[i],
-                                                      input_precision=PRECISION),)
+                    f_ok = f < KH * CIN * KW
+                    k_off = tl.where(f_ok, k_off, 0)
+                    if BIAS_K:
+                        pad = tl.where((f == KH * CIN * KW) | (f == KH * CIN * KW + 1), 1.0, 0.0)
                     else:
-                        new_accs = new_accs + (accs[i],)
-                accs = new_accs
+                        pad = tl.zeros([DOT_K], dtype=tl.float32)
+                    xs = xs + (tl.load(row_ptr + (k_off[:, None] + col_off[None, :]), mask=f_ok[:, None],
+                                       other=pad[:, None].to(x_ptr.dtype.element_ty)),)
+            acc = accs[0]
+            for c in tl.static_range((KH * CIN * KW + DOT_K - 1) // DOT_K):
+                acc = tl.dot(ws[c], xs[c], acc, input_precision=PRECISION)
+            accs = (acc,)
+        else:
+            # rows: walk the TILE_H + KH - 1 input rows; each slab is loaded once (all loads first, so they are in
+            # flight together) and feeds every (output row, ky) that uses it
+            xs = ()
+            for r in tl.static_range(TILE_H + KH - 1):
+                ih = tl.minimum(oh0 + r, H - 1)  # rows past the image only feed output rows that are masked
+                row_ptr = tile_ptr + ih.to(tl.int64) * sxh
+                for c in tl.static_range((CIN * KW + DOT_K - 1) // DOT_K):
+                    kk = c * DOT_K + tl.arange(0, DOT_K)
+                    ci = kk // KW
+                    kx = kk - ci * KW
+                    k_off = ci.to(tl.int64) * sxc + kx.to(tl.int64) * sxw
+                    if (c + 1) * DOT_K <= CIN * KW:
+                        xs = xs + (tl.load(row_ptr + (k_off[:, None] + col_off[None, :])),)
+                    else:
+                        k_ok = kk < CIN * KW
+                        k_off = tl.where(k_ok, k_off, 0)
+                        xs = xs + (tl.load(row_ptr + (k_off[:, None] + col_off[None, :]), mask=k_ok[:, None],
+                                           other=0.0),)
+            for r in tl.static_range(TILE_H + KH - 1):
+                for c in tl.static_range((CIN * KW + DOT_K - 1) // DOT_K):
+                    xt = xs[r * ((CIN * KW + DOT_K - 1) // DOT_K) + c]
+                    new_accs = ()
+                    for i in tl.static_range(TILE_H):
+                        if r - i >= 0 and r - i < KH:
+                            new_accs = new_accs + (tl.dot(ws[(r - i) * ((CIN * KW + DOT_K - 1) // DOT_K) + c], xt, accs[i],
+                                                          input_precision=PRECISION),)
+                        else:
+                            new_accs = new_accs + (accs[i],)
+                    accs = new_accs
 
         # ---- epilogue: GELU + masked sum over the tile's pixels -----------------------------------------------
         for i in tl.static_range(TILE_H):
@@ -237,6 +290,11 @@ def conv2d_gelu_gap_kernel(
                     part += tl.sum(v, axis=1)
                 else:
                     part += tl.sum(tl.where(col_ok[None, :], v, 0.0), axis=1)
+        # next tile: step the (row, column) tile coordinates without a division
+        tw += 1
+        wrap = tw == n_tw
+        th = tl.where(wrap, th + 1, th)
+        tw = tl.where(wrap, 0, tw)
 
     res = part * inv_area
     if DETERMINISTIC:
@@ -270,6 +328,18 @@ _INT32_MAX = 2**31 - 1
 def _interpreting():
     import os
     return os.environ.get("TRITON_INTERPRET", "0") not in ("", "0")
+
+
+def _dot_k(dtype):
+    """K of one tl.dot chunk: 16, or 8 for fp32 where this Triton allows K=8 dots (newer releases; 3.6 needs 16)."""
+    if dtype != torch.float32 or _interpreting():
+        return 16
+    try:
+        from triton.backends.compiler import GPUTarget
+        from triton.backends.nvidia.compiler import min_dot_size
+        return 8 if min_dot_size(GPUTarget("cuda", 90, 32))(tl.float32, tl.float32)[2] <= 8 else 16
+    except Exception:
+        return 16
 
 
 def _num_sms(device):
@@ -325,14 +395,14 @@ def _prepare(x, weight, bias, input_precision, programs_per_image=None):
     OH, OW = H - KH + 1, W - KW + 1
     BLOCK_N = 64
     n_cblk = triton.cdiv(COUT, BLOCK_N)
-    dot_k = 8 if x.dtype == torch.float32 else 16
+    dot_k = _dot_k(x.dtype)
     if programs_per_image is None:
         # enough programs for ~32 per SM (load balance), each walking a run of tiles of one image
         programs_per_image = 2 if _interpreting() else triton.cdiv(32 * _num_sms(x.device), max(1, B * n_cblk))
     P = max(1, int(programs_per_image))
     info = dict(B=B, COUT=COUT, OH=OH, OW=OW, P=P, grid=(P, B, n_cblk))
     args = [x, weight, bias, None, COUT, H, OH, OW, *x.stride(), *weight.stride(), 1.0 / (OH * OW)]
-    constexprs = dict(CIN=CIN, KH=KH, KW=KW, BLOCK_N=BLOCK_N, DOT_K=dot_k, NKC=triton.cdiv(CIN * KW, dot_k),
+    constexprs = dict(CIN=CIN, KH=KH, KW=KW, BLOCK_N=BLOCK_N, DOT_K=dot_k,
                       PRECISION=input_precision if x.dtype == torch.float32 else "ieee")
     return info, args, constexprs
 
