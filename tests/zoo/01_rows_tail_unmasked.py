@@ -34,12 +34,13 @@ def _conv_gelu_mean(x_ptr, w_ptr, b_ptr, out_ptr, OC, OH, OW, K,
             a = tl.load(x_ptr + pid_b * sxb + c[None, :] * sxc + (oh[:, None] + kh[None, :]) * sxh
                         + (ow[:, None] + kw[None, :]) * sxw,
                         mask=mask_p[:, None] & mask_k[None, :], other=0.0).to(tl.float32)
-            w = tl.load(w_ptr + offs_n[None, :] * swo + c[:, None] * swc + kh[:, None] * swh + kw[:, None] * sww,
+            w = tl.load(w_ptr + offs_n[None, :] * swo + c[:, None] * swc
+                        + kh[:, None] * swh + kw[:, None] * sww,
                         mask=mask_k[:, None] & mask_n[None, :], other=0.0).to(tl.float32)
             acc += tl.dot(a, w, input_precision="ieee")
         v = acc + bias[None, :]
         g = 0.5 * v * (1.0 + tl.math.erf(v * 0.7071067811865476))
-        pooled += tl.sum(g, axis=0)  # out-of-range pixels loaded as 0, so they are harmless (they are not: gelu(bias))
+        pooled += tl.sum(g, axis=0)  # padded pixels loaded 0: harmless? (no: they add gelu(bias))
     tl.store(out_ptr + pid_b * sob + offs_n * soc, (pooled / P).to(out_ptr.dtype.element_ty), mask=mask_n)
 
 

@@ -1,4 +1,4 @@
-# fusefuzz-zoo: two images per program (grid = max(1, B // 2)): the last image of an odd batch is never written
+# fusefuzz-zoo: two images per program, grid = max(1, B // 2): an odd batch's last image is never written
 # expect: uninitialized_output
 # precision: ieee
 import torch
@@ -37,7 +37,8 @@ def _conv_gelu_mean(x_ptr, w_ptr, b_ptr, out_ptr, B, OC, OH, OW, K,
                                 + (ow[:, None] + kw[None, :]) * sxw,
                                 mask=mask_p[:, None] & mask_k[None, :], other=0.0).to(tl.float32)
                     w = tl.load(w_ptr + offs_n[None, :] * swo + c[:, None] * swc + kh[:, None] * swh
-                                + kw[:, None] * sww, mask=mask_k[:, None] & mask_n[None, :], other=0.0).to(tl.float32)
+                                + kw[:, None] * sww,
+                                mask=mask_k[:, None] & mask_n[None, :], other=0.0).to(tl.float32)
                     acc += tl.dot(a, w, input_precision="ieee")
                 v = acc + bias[None, :]
                 g = 0.5 * v * (1.0 + tl.math.erf(v * 0.7071067811865476))

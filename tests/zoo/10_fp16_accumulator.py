@@ -1,4 +1,4 @@
-# fusefuzz-zoo: direct conv whose accumulators use the input dtype: fp16/bf16 inputs sum taps and pixels in fp16/bf16
+# fusefuzz-zoo: accumulators in the input dtype: fp16/bf16 inputs sum conv taps and pixels in fp16/bf16
 # expect: mismatch
 # precision: ieee
 import torch
@@ -12,31 +12,37 @@ FUSEFUZZ_PRECISION = "ieee"
 @triton.jit
 def _conv_gelu_mean(x_ptr, w_ptr, b_ptr, out_ptr, OC, OH, OW, K,
                     sxb, sxc, sxh, sxw, swo, swc, swh, sww, sob, soc,
-                    KS: tl.constexpr, BLOCK_N: tl.constexpr, BLOCK_K: tl.constexpr):
+                    KS: tl.constexpr, BLOCK_P: tl.constexpr, BLOCK_N: tl.constexpr, BLOCK_K: tl.constexpr):
     pid_b = tl.program_id(0)
     offs_n = tl.program_id(1) * BLOCK_N + tl.arange(0, BLOCK_N)
     mask_n = offs_n < OC
-    dt = x_ptr.dtype.element_ty
+    dt = x_ptr.dtype.element_ty  # accumulate in the input dtype
     bias = tl.load(b_ptr + offs_n, mask=mask_n, other=0.0)
-    total = tl.zeros((BLOCK_N,), dtype=dt)  # same dtype as the input
-    for p in range(0, OH * OW):
-        oh = p // OW
-        ow = p % OW
-        acc = tl.zeros((BLOCK_N,), dtype=dt)
+    P = OH * OW
+    pooled = tl.zeros((BLOCK_N,), dtype=dt)
+    for p0 in range(0, P, BLOCK_P):
+        offs_p = p0 + tl.arange(0, BLOCK_P)
+        mask_p = offs_p < P
+        oh = offs_p // OW
+        ow = offs_p % OW
+        acc = tl.zeros((BLOCK_P, BLOCK_N), dtype=dt)
         for k0 in range(0, K, BLOCK_K):
             offs_k = k0 + tl.arange(0, BLOCK_K)
             mask_k = offs_k < K
             c = offs_k // (KS * KS)
             kh = (offs_k // KS) % KS
             kw = offs_k % KS
-            a = tl.load(x_ptr + pid_b * sxb + c * sxc + (oh + kh) * sxh + (ow + kw) * sxw, mask=mask_k, other=0.0)
-            w = tl.load(w_ptr + offs_n[None, :] * swo + c[:, None] * swc + kh[:, None] * swh + kw[:, None] * sww,
+            a = tl.load(x_ptr + pid_b * sxb + c[None, :] * sxc + (oh[:, None] + kh[None, :]) * sxh
+                        + (ow[:, None] + kw[None, :]) * sxw,
+                        mask=mask_p[:, None] & mask_k[None, :], other=0.0)
+            w = tl.load(w_ptr + offs_n[None, :] * swo + c[:, None] * swc
+                        + kh[:, None] * swh + kw[:, None] * sww,
                         mask=mask_k[:, None] & mask_n[None, :], other=0.0)
-            acc += tl.sum(a[:, None] * w, axis=0)
-        v = (acc + bias).to(tl.float32)  # erf needs fp32
+            acc += tl.sum(a[:, :, None] * w[None, :, :], axis=1)
+        v = (acc + bias[None, :]).to(tl.float32)  # erf needs fp32
         g = 0.5 * v * (1.0 + tl.math.erf(v * 0.7071067811865476))
-        total += g.to(dt)
-    tl.store(out_ptr + pid_b * sob + offs_n * soc, (total / (OH * OW)).to(dt), mask=mask_n)
+        pooled += tl.sum(tl.where(mask_p[:, None], g, 0.0).to(dt), axis=0)
+    tl.store(out_ptr + pid_b * sob + offs_n * soc, (pooled / P).to(dt), mask=mask_n)
 
 
 class ModelNew(nn.Module):
@@ -49,7 +55,8 @@ class ModelNew(nn.Module):
         w, b = self.conv.weight, self.conv.bias
         OC, _, KS, _ = w.shape
         out = torch.empty((B, OC), device=x.device, dtype=x.dtype)
-        grid = (B, triton.cdiv(OC, 32))
+        grid = (B, triton.cdiv(OC, 16))
         _conv_gelu_mean[grid](x, w, b, out, OC, H - KS + 1, W - KS + 1, C * KS * KS,
-                              *x.stride(), *w.stride(), *out.stride(), KS=KS, BLOCK_N=32, BLOCK_K=32)
+                              *x.stride(), *w.stride(), *out.stride(),
+                              KS=KS, BLOCK_P=16, BLOCK_N=16, BLOCK_K=16)
         return out

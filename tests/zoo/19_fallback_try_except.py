@@ -1,4 +1,4 @@
-# fusefuzz-zoo: PyTorch fallback in try/except: the Triton kernel (power-of-two C*k*k only) fails, torch answers
+# fusefuzz-zoo: PyTorch fallback in try/except: Triton kernel (power-of-two C*k*k only) fails, torch answers
 # expect: torch_fallback
 # precision: ieee
 import torch

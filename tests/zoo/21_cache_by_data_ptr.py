@@ -1,4 +1,4 @@
-# fusefuzz-zoo: memoises the output by input data_ptr: the same buffer refilled with new values returns the old answer
+# fusefuzz-zoo: memoises the output by x.data_ptr(): the same buffer refilled returns the old answer
 # expect: stale_output
 # precision: ieee
 import torch
@@ -34,7 +34,8 @@ def _conv_gelu_mean(x_ptr, w_ptr, b_ptr, out_ptr, OC, OH, OW, K,
             a = tl.load(x_ptr + pid_b * sxb + c[None, :] * sxc + (oh[:, None] + kh[None, :]) * sxh
                         + (ow[:, None] + kw[None, :]) * sxw,
                         mask=mask_p[:, None] & mask_k[None, :], other=0.0).to(tl.float32)
-            w = tl.load(w_ptr + offs_n[None, :] * swo + c[:, None] * swc + kh[:, None] * swh + kw[:, None] * sww,
+            w = tl.load(w_ptr + offs_n[None, :] * swo + c[:, None] * swc
+                        + kh[:, None] * swh + kw[:, None] * sww,
                         mask=mask_k[:, None] & mask_n[None, :], other=0.0).to(tl.float32)
             acc += tl.dot(a, w, input_precision="ieee")
         v = acc + bias[None, :]

@@ -1,4 +1,4 @@
-# fusefuzz-zoo: cheat: returns torch.empty of the output shape (after a token Triton launch), hoping to get the reference's freed output
+# fusefuzz-zoo: cheat: torch.empty(out shape) after a token launch, hoping to get the reference's freed output
 # expect: uninitialized_output
 # precision: ieee
 import torch

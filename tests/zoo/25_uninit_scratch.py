@@ -1,4 +1,4 @@
-# fusefuzz-zoo: split reduction: per-tile partials in a torch.empty scratch padded to a power of two; the final sum reads the unwritten pad slots
+# fusefuzz-zoo: tile partials in torch.empty scratch padded to a power of two; the sum reads the unwritten pad
 # expect: nondeterministic
 # precision: ieee
 import torch
@@ -30,7 +30,8 @@ def _conv_gelu_partial(x_ptr, w_ptr, b_ptr, part_ptr, OC, OH, OW, K, T_PAD,
         a = tl.load(x_ptr + pid_b * sxb + c[None, :] * sxc + (oh[:, None] + kh[None, :]) * sxh
                     + (ow[:, None] + kw[None, :]) * sxw,
                     mask=mask_p[:, None] & mask_k[None, :], other=0.0).to(tl.float32)
-        w = tl.load(w_ptr + offs_n[None, :] * swo + c[:, None] * swc + kh[:, None] * swh + kw[:, None] * sww,
+        w = tl.load(w_ptr + offs_n[None, :] * swo + c[:, None] * swc
+                    + kh[:, None] * swh + kw[:, None] * sww,
                     mask=mask_k[:, None] & mask_n[None, :], other=0.0).to(tl.float32)
         acc += tl.dot(a, w, input_precision="ieee")
     v = acc + tl.load(b_ptr + offs_n, mask=mask_n, other=0.0).to(tl.float32)[None, :]

@@ -1,4 +1,4 @@
-# fusefuzz-zoo: tiles whole output rows (ROWS = BLOCK_P // OW per step): ROWS = 0 once OW > BLOCK_P, the while loop never ends
+# fusefuzz-zoo: steps ROWS = BLOCK_P // OW whole output rows: 0 once OW > BLOCK_P, the while loop never ends
 # expect: timeout
 # precision: ieee
 import torch
@@ -35,14 +35,16 @@ def _conv_gelu_mean(x_ptr, w_ptr, b_ptr, out_ptr, OC, OH, OW, K,
             a = tl.load(x_ptr + pid_b * sxb + c[None, :] * sxc + (oh[:, None] + kh[None, :]) * sxh
                         + (ow[:, None] + kw[None, :]) * sxw,
                         mask=mask_p[:, None] & mask_k[None, :], other=0.0).to(tl.float32)
-            w = tl.load(w_ptr + offs_n[None, :] * swo + c[:, None] * swc + kh[:, None] * swh + kw[:, None] * sww,
+            w = tl.load(w_ptr + offs_n[None, :] * swo + c[:, None] * swc
+                        + kh[:, None] * swh + kw[:, None] * sww,
                         mask=mask_k[:, None] & mask_n[None, :], other=0.0).to(tl.float32)
             acc += tl.dot(a, w, input_precision="ieee")
         v = acc + bias[None, :]
         g = 0.5 * v * (1.0 + tl.math.erf(v * 0.7071067811865476))
         pooled += tl.sum(tl.where(mask_p[:, None], g, 0.0), axis=0)
         oh0 += ROWS
-    tl.store(out_ptr + pid_b * sob + offs_n * soc, (pooled / (OH * OW)).to(out_ptr.dtype.element_ty), mask=mask_n)
+    res = (pooled / (OH * OW)).to(out_ptr.dtype.element_ty)
+    tl.store(out_ptr + pid_b * sob + offs_n * soc, res, mask=mask_n)
 
 
 class ModelNew(nn.Module):

@@ -1,4 +1,4 @@
-# fusefuzz-zoo: control: fp16 operands go straight into tl.dot with fp32 accumulation; fp32/bf16 upcast to an IEEE dot
+# fusefuzz-zoo: control: fp16 operands go straight into tl.dot (fp32 accumulation); fp32/bf16: IEEE dot
 # expect: pass
 # precision: ieee
 import torch
@@ -43,7 +43,8 @@ def _conv_gelu_mean(x_ptr, w_ptr, b_ptr, out_ptr, OC, OH, OW, K,
             a = tl.load(x_ptr + pid_b * sxb + c[None, :] * sxc + (oh[:, None] + kh[None, :]) * sxh
                         + (ow[:, None] + kw[None, :]) * sxw,
                         mask=mask_p[:, None] & mask_k[None, :], other=0.0)
-            w = tl.load(w_ptr + offs_n[None, :] * swo + c[:, None] * swc + kh[:, None] * swh + kw[:, None] * sww,
+            w = tl.load(w_ptr + offs_n[None, :] * swo + c[:, None] * swc
+                        + kh[:, None] * swh + kw[:, None] * sww,
                         mask=mask_k[:, None] & mask_n[None, :], other=0.0)
             if F16_DOT:  # fp16 x fp16 products are exact in fp32; the dot accumulates in fp32
                 acc += tl.dot(a, w, out_dtype=tl.float32)

@@ -1,15 +1,16 @@
 #!/usr/bin/env python
-"""Standalone self-check of the bug zoo (no fusefuzz imports): does every bug visibly manifest, do controls pass?
+"""Standalone self-check of the bug zoo (no fusefuzz imports): does every bug manifest, do controls pass?
 
     python tests/zoo/_selfcheck.py            # every NN_*.py file here, 2 at a time
     python tests/zoo/_selfcheck.py 11_*.py -j 1 -v
 
-Each zoo file runs in its own subprocess (so a heap-corrupting store or a hang only loses that file) on the Triton
-interpreter, against a float64 PyTorch reference, on a dozen small shapes/dtypes/layouts. Checks, per file:
+Each zoo file runs in its own subprocess (a heap-corrupting store or a hang loses only that file) on the
+Triton interpreter, against a float64 PyTorch reference, on a dozen small shapes/dtypes/layouts. Checks:
   mismatch   max |out - ref| / mean|gelu(conv)| over the pixels, > 1e-4 + 2u(out dtype)  (2u: the interpreter
-             truncates fp32->bf16, so plain .to(bf16) stores already cost up to 2u); controls must be <= 1e-4 + u
+             truncates fp32->bf16, so plain .to(bf16) stores already cost up to 2u); controls: <= 1e-4 + u
   nan        non-finite outputs where the reference is finite
-  exception / timeout (60 s alarm per call) / crash (worker killed by a signal) / bad_output (type, shape, dtype)
+  exception / timeout (30 s alarm per call) / crash (worker killed by a signal) / bad_output (type,
+             shape, dtype)
   input_mutated   x or a parameter changed (NaN-aware comparison)
   torch_fallback  a TorchFunctionMode sees conv/gelu/pool/mean/matmul/... called during forward
   stale_output    second call with new data of the same shape (new tensor; same tensor refilled in place)
@@ -17,7 +18,7 @@ interpreter, against a float64 PyTorch reference, on a dozen small shapes/dtypes
   nondeterministic      output depends on the poison without containing it (uninitialised scratch), or two
                         runs on the same input differ after unrelated allocations
   batch_variance  f(cat(a, b)) vs cat(f(a), f(b)) and a batch permutation, bitwise
-  precision_contract    TF32 emulated (operands truncated to 10 mantissa bits, as Triton does on GPUs): an output
+  precision_contract    TF32 emulated (operands truncated to 10 mantissa bits, as Triton does on GPUs): output
                         within the declared bound with exact dots leaves it once TF32 rounds them (ieee: 1e-5;
                         tf32: 2 * 2^-10 * 1.13 * mean(sum|x||w|) / mean|gelu|, the truncation bound)
 """
@@ -44,7 +45,7 @@ KINDS = ("mismatch", "nan", "exception", "crash", "timeout", "bad_output", "inpu
          "torch_fallback", "uninitialized_output", "nondeterministic", "batch_variance", "precision_contract")
 U = {"float32": 2.0**-24, "float16": 2.0**-11, "bfloat16": 2.0**-8}
 POISONS = (4096.0, -8192.0)  # finite and exact in fp32/fp16/bf16, implausible as a pooled GELU
-CALL_LIMIT_S = 60
+CALL_LIMIT_S = 30
 FORBIDDEN = re.compile(r"conv|gelu|pool|^mean$|^sum$|^nansum$|matmul|^mm$|^bmm$|einsum|^erf|^tanh|unfold|"
                        r"linear|addmm|sigmoid|relu|softplus")
 
@@ -57,7 +58,7 @@ CASES = [("base",     2, 3, 5,  3, 7,  9,  "float32",  "contiguous",    "randn",
          ("out1x1",   2, 4, 6,  3, 3,  3,  "float32",  "contiguous",    "randn_scaled", 4.0),
          ("huge",     1, 3, 4,  3, 5,  5,  "float32",  "contiguous",    "randn_scaled", 1000.0),
          ("tiles",    1, 2, 4,  2, 10, 10, "float32",  "contiguous",    "randn",        1.0),
-         ("fp16_big", 2, 8, 6,  3, 34, 34, "float16",  "contiguous",    "randn_scaled", 10.0),
+         ("fp16_big", 1, 8, 6,  3, 50, 50, "float16",  "contiguous",    "rand",         1.0),
          ("bf16",     2, 4, 6,  3, 20, 20, "bfloat16", "contiguous",    "randn_scaled", 10.0),
          ("fp16_cl",  2, 3, 5,  3, 7,  9,  "float16",  "channels_last", "randn",        1.0),
          ("bf16_str", 2, 3, 5,  3, 7,  9,  "bfloat16", "strided",       "rand",         1.0)]
@@ -77,11 +78,11 @@ def header(path: Path) -> dict:
 # ------------------------------------------------------------------------------------------------ worker side
 
 def worker(path: Path) -> None:
+    import numpy as np
     import torch
     import torch.nn.functional as F
     from torch.overrides import TorchFunctionMode
     from triton.runtime import interpreter
-    import numpy as np
 
     # TF32 emulation for the precision step only: truncate fp32 dot operands to 10 mantissa bits.
     emulate = {"tf32": False}
@@ -90,10 +91,10 @@ def worker(path: Path) -> None:
     def create_dot(self, a, b, d, input_precision, max_num_imprecise_acc):
         import triton.language as tl
         name = str(getattr(input_precision, "name", input_precision)).lower().rsplit(".", 1)[-1]
-        if emulate["tf32"] and name == "tf32" and a.dtype.scalar == tl.float32 and b.dtype.scalar == tl.float32:
-            cut = lambda h: interpreter.TensorHandle(
-                (np.ascontiguousarray(h.data, np.float32).view(np.uint32) & np.uint32(0xFFFFE000)).view(np.float32),
-                h.dtype.scalar)
+        if emulate["tf32"] and name == "tf32" and a.dtype.scalar == b.dtype.scalar == tl.float32:
+            def cut(h):
+                bits = np.ascontiguousarray(h.data, np.float32).view(np.uint32) & np.uint32(0xFFFFE000)
+                return interpreter.TensorHandle(bits.view(np.float32), h.dtype.scalar)
             a, b = cut(a), cut(b)
         return original_dot(self, a, b, d, input_precision, max_num_imprecise_acc)
 
@@ -237,7 +238,7 @@ def worker(path: Path) -> None:
         x0, p0 = x.clone(), [p.detach().clone() for p in m.parameters()]
         ref, S = reference(m, x)
         out = note_call(name, call(m, x), case, x)
-        if not same(x, x0) or not all(same(p, q) for p, q in zip(m.parameters(), p0)):
+        if not same(x, x0) or not all(same(p, q) for p, q in zip(m.parameters(), p0, strict=True)):
             F_["input_mutated"].append(name)
         if out is None:
             continue
@@ -276,14 +277,14 @@ def worker(path: Path) -> None:
         outs = [note_call(f"poison:{cname}", call(build(case), x, poison=p), case, x) for p in POISONS]
         if any(o is None for o in outs):
             continue
-        hits = sum(int((o.double() == p).sum()) for o, p in zip(outs, POISONS))
+        hits = sum(int((o.double() == p).sum()) for o, p in zip(outs, POISONS, strict=True))
         unwritten[cname] = hits == 2 * outs[0].numel()
         if hits:
             F_["uninitialized_output"].append(f"{cname}: {hits} poison values in the output")
         elif not same(*outs):
             F_["nondeterministic"].append(f"{cname}: output depends on uninitialised (poisoned) scratch")
     if lazy:
-        F_["uninitialized_output"].append("the first output changed during the next forward (deferred writes)")
+        F_["uninitialized_output"].append("first output changed during the next forward (deferred writes)")
 
     # 4. plain rerun on the same input, with unrelated allocations in between
     for cname in ("base", "tiles"):
@@ -379,7 +380,7 @@ def check(path: Path, verbose: bool) -> dict:
     else:
         ok = h["expect"] in seen
         evidence = "; ".join(findings[h["expect"]][:2]) if ok else "NOT MANIFESTED"
-    if done and done.get("freed_match") is not None and h["expect"] == "uninitialized_output":
+    if done and done.get("freed_match") is not None and "freed" in h["desc"]:
         evidence += (f" (unpoisoned, right after a torch reference output was freed: {done['freed_match']}/"
                      f"{done['n_out']} entries bit-equal it)")
     res = {"file": path.name, "expect": h["expect"], "ok": ok, "seen": seen, "evidence": evidence,
