@@ -30,30 +30,36 @@ HEADLINE = (128, 8, 64, 256, 256, 3, 3)  # batch, cin, cout, H, W, kh, kw
 # name -> (meta, num_warps, num_stages, maxnreg, extra); extra: gelu mode, P (programs per image), BIAS_K override
 _FLAT = dict(BLOCK_W=128, TILE_H=1, LOOP_STAGES=1)
 VARIANTS = {
-    "A": (_FLAT, 4, 2, None, {}),
-    "A0": (_FLAT, 4, 2, None, {"BIAS_K": False}),            # bias re-initialised by MOVs instead of via K padding
-    "A3": (_FLAT, 4, 3, None, {}),
-    "B": (_FLAT, 4, 2, 128, {}),
+    "A": (_FLAT, 4, 2, None, {}),                            # x and w rounded to nearest TF32 (x: +half ulp, HW trunc)
+    "An": (_FLAT, 4, 2, None, {"TF32_RNE": False}),          # x truncated by the tensor core (w still rounded)
+    "AL": (dict(_FLAT, LOADS_FIRST=False), 4, 2, None, {}),  # load->dot per chunk: 28 KB smem
+    "AL112": (dict(_FLAT, LOADS_FIRST=False), 4, 2, 112, {}),  # ... and 112 regs: 4 CTAs/SM
+    "AL96": (dict(_FLAT, LOADS_FIRST=False), 4, 2, 96, {}),
+    "G8": (_FLAT, 8, 2, 128, {}),
+    "G8L": (dict(_FLAT, LOADS_FIRST=False), 8, 2, 128, {}),
     "D": (dict(_FLAT, LOOP_STAGES=2), 4, 2, None, {}),      # Triton's cp.async pipeliner on the tile loop
     "E": (dict(BLOCK_W=128, TILE_H=2, LOOP_STAGES=1), 4, 2, None, {}),   # row reuse, K padded per row
-    "G": (_FLAT, 8, 2, None, {}),
     "H": (_FLAT, 4, 2, None, {"gelu": 1}),                   # libdevice erf GELU
     "I": (_FLAT, 4, 2, None, {"gelu": 2}),                   # NO GELU (probe, wrong results expected)
+    "IL": (dict(_FLAT, LOADS_FIRST=False), 4, 2, 112, {"gelu": 2}),  # NO GELU, AL112 shape
     "J": (_FLAT, 4, 2, None, {"gelu": 3}),                   # degree-7 polynomial
+    "JL": (dict(_FLAT, LOADS_FIRST=False), 4, 2, 112, {"gelu": 3}),
     "K": (dict(_FLAT, BLOCK_W=64), 4, 2, None, {}),
-    "P16": (_FLAT, 4, 2, None, {"P": 16}),
-    "P66": (_FLAT, 4, 2, None, {"P": 66}),
 }
 
 
 def launch(name, x, w, b, *, deterministic=False, precision="tf32", P=None):
     meta, nw, ns, maxnreg, extra = VARIANTS[name]
     info, args, cex = K._prepare(x, w, b, precision, programs_per_image=extra.get("P", P))
+    if info["B"] == 0 or info["COUT"] == 0:
+        return torch.zeros((info["B"], info["COUT"]), device=x.device, dtype=x.dtype)
     a = dict(OW=info["OW"], x_ptr=x, **cex, **meta)
     meta = dict(meta)
     meta["TILE_W"] = K._tile_w(a)
     meta["SHIFT_COLS"] = meta["TILE_W"] <= info["OW"]
     meta["BIAS_K"] = extra.get("BIAS_K", K._bias_in_k(a))
+    if "TF32_RNE" in extra:
+        cex = dict(cex, TF32_RNE=extra["TF32_RNE"])
     kw = dict(num_warps=nw, num_stages=ns, GELU_MODE=extra.get("gelu", 0), **meta)
     if maxnreg is not None:
         kw["maxnreg"] = maxnreg
@@ -150,6 +156,7 @@ def main():
     ap.add_argument("--rep", type=int, default=200)
     ap.add_argument("--full-checks", action="store_true", help="all small shapes, tf32 and ieee, per variant")
     ap.add_argument("--small", action="store_true", help="small 'headline' (CPU interpreter smoke test)")
+    ap.add_argument("--final", action="store_true", help="production path: autotuned wrapper, ModelNew, modes")
     opt = ap.parse_args()
     os.makedirs(opt.out, exist_ok=True)
     dev = "cuda" if torch.cuda.is_available() else "cpu"
@@ -246,6 +253,87 @@ def main():
         report["extra_checks"] = ex
         print("extra:", ex, flush=True)
 
+    # ---- production path: autotuned wrapper, ModelNew vs Model (KernelBench-style), modes, int64 --------------------
+    if opt.final:
+        fin = {}
+        t0 = time.time()
+        y = K.conv2d_gelu_gap(xh, wh, bh)  # first call autotunes over the <= 4 configs
+        torch.cuda.synchronize()
+        fin["autotune_first_call_s"] = time.time() - t0
+        fin["best_config"] = str(K.conv2d_gelu_gap_kernel.best_config)
+        fin["err_tf32"] = rel_err(y, refh)
+        fin["allclose_1e-4_tf32"] = bool(torch.allclose(y.double(), refh, atol=1e-4, rtol=1e-4))
+        fin["ms_tf32"] = triton.testing.do_bench(lambda: K.conv2d_gelu_gap(xh, wh, bh), warmup=50, rep=opt.rep,
+                                                 return_mode="median")
+        fin["ms_tf32_again"] = triton.testing.do_bench(lambda: K.conv2d_gelu_gap(xh, wh, bh), warmup=20,
+                                                       rep=opt.rep, return_mode="median")
+        yd = K.conv2d_gelu_gap(xh, wh, bh, deterministic=True)
+        fin["det_bitwise_repeat"] = bool(torch.equal(yd, K.conv2d_gelu_gap(xh, wh, bh, deterministic=True)))
+        fin["err_det"] = rel_err(yd, refh)
+        fin["ms_det"] = triton.testing.do_bench(lambda: K.conv2d_gelu_gap(xh, wh, bh, deterministic=True),
+                                                warmup=20, rep=opt.rep, return_mode="median")
+        yi = K.conv2d_gelu_gap(xh, wh, bh, input_precision="ieee")
+        fin["err_ieee"] = rel_err(yi, refh)
+        fin["ms_ieee"] = triton.testing.do_bench(lambda: K.conv2d_gelu_gap(xh, wh, bh, input_precision="ieee"),
+                                                 warmup=5, rep=50, return_mode="median")
+        xcl = xh.to(memory_format=torch.channels_last)
+        fin["err_channels_last"] = rel_err(K.conv2d_gelu_gap(xcl, wh, bh), refh)
+        fin["ms_channels_last"] = triton.testing.do_bench(lambda: K.conv2d_gelu_gap(xcl, wh, bh), warmup=20,
+                                                          rep=opt.rep, return_mode="median")
+        del xcl
+        for dt in (torch.float16, torch.bfloat16):
+            xd, wd, bd = xh.to(dt), wh.to(dt), bh.to(dt)
+            yd16 = K.conv2d_gelu_gap(xd, wd, bd)
+            fin[f"err_{dt}"] = rel_err(yd16, ref64(xd, wd, bd))
+            fin[f"ms_{dt}"] = triton.testing.do_bench(lambda: K.conv2d_gelu_gap(xd, wd, bd), warmup=20, rep=opt.rep,
+                                                      return_mode="median")
+            del xd
+        # KernelBench-style: seeded Model / ModelNew, 5 trials of fresh torch.rand inputs, allclose(1e-4)
+        class Model(torch.nn.Module):
+            def __init__(self, cin, cout, k):
+                super().__init__()
+                self.conv = torch.nn.Conv2d(cin, cout, k)
+
+            def forward(self, x):
+                x = F.gelu(self.conv(x))
+                return F.adaptive_avg_pool2d(x, 1).squeeze(-1).squeeze(-1)
+
+        kb = {}
+        for prec in ("tf32", "ieee"):
+            torch.manual_seed(42)
+            m_ref = Model(8, 64, 3).to(dev)
+            torch.manual_seed(42)
+            m_new = K.ModelNew(8, 64, 3, input_precision=prec).to(dev)
+            ok, worst = True, 0.0
+            for trial in range(5):
+                xin = torch.rand(128, 8, 256, 256, device=dev)
+                with torch.no_grad():
+                    a_, b_ = m_ref(xin), m_new(xin)
+                ok &= bool(torch.allclose(a_, b_, atol=1e-4, rtol=1e-4))
+                worst = max(worst, (a_ - b_).abs().max().item())
+            kb[prec] = dict(allclose_5_trials=ok, max_abs_diff=worst,
+                            same_param_names=[n for n, _ in m_ref.named_parameters()] == [n for n, _ in
+                                                                                           m_new.named_parameters()])
+        fin["kernelbench_check"] = kb
+        # int64 in-image offsets: one image of 8 x 16400 x 16400 fp32 (2.15e9 elements > 2^31)
+        try:
+            torch.cuda.empty_cache()
+            xb = torch.rand(1, 8, 16400, 16400, device=dev)
+            wb_, bb_ = wh[:4].contiguous(), bh[:4].contiguous()
+            yb = K.conv2d_gelu_gap(xb, wb_, bb_, input_precision="ieee")
+            prev = torch.backends.cudnn.allow_tf32
+            torch.backends.cudnn.allow_tf32 = False
+            with torch.no_grad():
+                rb = F.gelu(F.conv2d(xb, wb_, bb_)).mean((2, 3))
+            torch.backends.cudnn.allow_tf32 = prev
+            fin["int64_check"] = dict(shape=list(xb.shape), rel_err_vs_fp32_cudnn=rel_err(yb, rb.double()))
+            del xb, rb
+            torch.cuda.empty_cache()
+        except Exception as e:
+            fin["int64_check"] = repr(e)[:500]
+        report["final"] = fin
+        print("final:", json.dumps(fin, default=str), flush=True)
+
     # ---- references ----------------------------------------------------------------------------------------------
     if dev == "cpu":
         json.dump(report, open(os.path.join(opt.out, "fused_dev.json"), "w"), indent=1, default=str)
@@ -282,6 +370,14 @@ def main():
         print(line)
     print(f"eager {report['eager_ms']:.4f} ms" + (f", torch.compile {report['compile_ms']:.4f} ms" if opt.compile
                                                   else ""))
+    if opt.final:
+        fin = report["final"]
+        ref_ms = report.get("compile_ms")
+        for key in ("ms_tf32", "ms_tf32_again", "ms_det", "ms_ieee", "ms_channels_last", "ms_torch.float16",
+                    "ms_torch.bfloat16"):
+            extra = f"  ({ref_ms / fin[key]:.1f}x compile, {report['eager_ms'] / fin[key]:.1f}x eager)" if ref_ms else ""
+            print(f"production {key:22s} {fin[key]:.4f} ms{extra}")
+        print("best config:", fin["best_config"], "| KernelBench check:", fin["kernelbench_check"])
 
 
 if __name__ == "__main__":

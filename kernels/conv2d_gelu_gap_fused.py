@@ -65,6 +65,19 @@ _GELU_C8 = -2.7719738682208117e-06
 
 
 @triton.jit
+def _round_tf32(v, HW_TRUNC: tl.constexpr = False):
+    # fp32 -> nearest TF32 (10-bit mantissa; ties away from zero), kept in fp32 storage; inf stays inf.
+    # HW_TRUNC: only add half a TF32 ulp (one integer add) and let the tensor core's truncation of the low 13 bits
+    # finish the rounding; on the GPU that is the same value the full form gives (inf inputs become NaN, which
+    # the GELU produces for an infinite pre-activation anyway).
+    bits = v.to(tl.int32, bitcast=True) + 4096
+    if HW_TRUNC:
+        return bits.to(tl.float32, bitcast=True)
+    else:
+        return (bits & -8192).to(tl.float32, bitcast=True)
+
+
+@triton.jit
 def _gelu(z, GELU_MODE: tl.constexpr):
     if GELU_MODE == 1:
         # libdevice erf: the textbook formula (reference / comparison only)
@@ -118,15 +131,18 @@ def _conv_tile_heuristics():
 
 
 # At most 4 configs; each is correct on its own (no pre-hooks; the atomic buffer is zeroed by the wrapper and
-# restored by the autotuner after benchmarking).  LOOP_STAGES=1 keeps Triton's cp.async pipeliner off the tile
-# loop: the register path stores 16-byte vectors into the K-major smem tile, cp.async's 4-byte transposing writes
-# hit 4-way bank conflicts.  num_stages only matters for loops inside the kernel that keep the default.
+# restored by the autotuner after benchmarking).  LOOP_STAGES=1 keeps Triton's cp.async pipeliner off the tile loop:
+# the register path stores 16-byte vectors into the K-major smem tile, cp.async's 4-byte transposing writes hit
+# bank conflicts (measured 0.85 vs 0.62 ms).  num_stages therefore only matters for loops that keep the default.
+# LOADS_FIRST=False interleaves load -> MMA per K chunk: 28 KB instead of 60 KB of smem, so more CTAs fit per SM.
 _CONFIGS = [
-    triton.Config({"BLOCK_W": 128, "TILE_H": 1, "LOOP_STAGES": 1}, num_warps=4, num_stages=2),
-    triton.Config({"BLOCK_W": 128, "TILE_H": 1, "LOOP_STAGES": 1}, num_warps=4, num_stages=2,
+    triton.Config({"BLOCK_W": 128, "TILE_H": 1, "LOOP_STAGES": 1, "LOADS_FIRST": True}, num_warps=4, num_stages=2),
+    triton.Config({"BLOCK_W": 128, "TILE_H": 1, "LOOP_STAGES": 1, "LOADS_FIRST": False}, num_warps=4,
+                  num_stages=2, maxnreg=112),
+    triton.Config({"BLOCK_W": 128, "TILE_H": 1, "LOOP_STAGES": 1, "LOADS_FIRST": True}, num_warps=8, num_stages=2,
                   maxnreg=128),
-    triton.Config({"BLOCK_W": 128, "TILE_H": 2, "LOOP_STAGES": 1}, num_warps=4, num_stages=2),
-    triton.Config({"BLOCK_W": 64, "TILE_H": 2, "LOOP_STAGES": 1}, num_warps=4, num_stages=3),
+    triton.Config({"BLOCK_W": 128, "TILE_H": 1, "LOOP_STAGES": 1, "LOADS_FIRST": False}, num_warps=4,
+                  num_stages=3),
 ]
 
 
@@ -135,16 +151,16 @@ _CONFIGS = [
 @triton.heuristics(_conv_tile_heuristics())
 @triton.jit
 def conv2d_gelu_gap_kernel(
-    x_ptr, w_ptr, b_ptr, out_ptr,
+    x_ptr, wp_ptr, b_ptr, out_ptr,
     C_OUT, H, OH, OW,
     sxb, sxc, sxh, sxw,
-    swo, swi, swh, sww,
     inv_area,
     CIN: tl.constexpr, KH: tl.constexpr, KW: tl.constexpr,
     BLOCK_N: tl.constexpr, DOT_K: tl.constexpr,
     PRECISION: tl.constexpr, DETERMINISTIC: tl.constexpr, GELU_MODE: tl.constexpr,
     BLOCK_W: tl.constexpr, TILE_H: tl.constexpr, TILE_W: tl.constexpr, SHIFT_COLS: tl.constexpr,
-    LOOP_STAGES: tl.constexpr, BIAS_K: tl.constexpr,
+    LOOP_STAGES: tl.constexpr, BIAS_K: tl.constexpr, TF32_RNE: tl.constexpr, LOADS_FIRST: tl.constexpr = True,
+    HW_TRUNC: tl.constexpr = True,
 ):
     # grid = (programs per image, batch, channel blocks)
     pid_g = tl.program_id(0)
@@ -166,34 +182,28 @@ def conv2d_gelu_gap_kernel(
     # ---- resident weights, one [BLOCK_N, DOT_K] tile per K-chunk, in the operand dtype ---------------------------
     # TILE_H == 1 ("flat"): K = (ky, ci, kx) flattened, ceil(KH*CIN*KW / DOT_K) chunks (72 -> 80 for DOT_K 16).
     # TILE_H > 1 ("rows"): K per input row = (ci, kx), ceil(CIN*KW / DOT_K) chunks per row, one set per ky.
-    w_n = offs_n.to(tl.int64) * swo
+    # wp: prepared weights [C_OUT, KH*CIN*KW + 2], natural (ci, ky, kx) order, TF32-rounded if requested, columns
+    # KT, KT+1 = bias hi / lo (see conv2d_gelu_gap_prep_kernel).  Plain loads only: any arithmetic on the tiles here
+    # would turn the MMA's A operand into a register operand re-read from smem every tile.
+    w_n = offs_n.to(tl.int64) * (KH * CIN * KW + 2)
     ws = ()
     if TILE_H == 1:
         for c in tl.static_range((KH * CIN * KW + DOT_K - 1) // DOT_K):
             f = c * DOT_K + tl.arange(0, DOT_K)
-            ky = f // (CIN * KW)
-            q = f - ky * (CIN * KW)
-            ci = q // KW
-            kx = q - ci * KW
-            w_off = w_n[:, None] + (ci.to(tl.int64) * swi + ky.to(tl.int64) * swh + kx.to(tl.int64) * sww)[None, :]
-            wt = tl.load(w_ptr + w_off, mask=n_ok[:, None] & (f < KH * CIN * KW)[None, :], other=0.0)
-            if BIAS_K and (c + 1) * DOT_K > KH * CIN * KW:
-                # bias in the K padding: column KT holds hi = bias with the low 13 mantissa bits cleared (exact in
-                # TF32), column KT+1 the rest (its TF32 truncation error is ~2^-20 |bias|); x's tile has ones there
-                bb = tl.load(b_ptr + offs_n, mask=n_ok, other=0.0).to(tl.float32)
-                b_hi = (bb.to(tl.int32, bitcast=True) & -8192).to(tl.float32, bitcast=True)
-                wt = tl.where((f == KH * CIN * KW)[None, :], b_hi[:, None], wt)
-                wt = tl.where((f == KH * CIN * KW + 1)[None, :], (bb - b_hi)[:, None], wt)
-            ws = ws + (wt.to(x_ptr.dtype.element_ty),)
+            if BIAS_K:
+                f_ok = f < KH * CIN * KW + 2
+            else:
+                f_ok = f < KH * CIN * KW
+            ws = ws + (tl.load(wp_ptr + (w_n[:, None] + f[None, :]), mask=n_ok[:, None] & f_ok[None, :], other=0.0),)
     else:
         for ky in tl.static_range(KH):
             for c in tl.static_range((CIN * KW + DOT_K - 1) // DOT_K):
                 kk = c * DOT_K + tl.arange(0, DOT_K)
                 ci = kk // KW
                 kx = kk - ci * KW
-                w_off = w_n[:, None] + (ci.to(tl.int64) * swi + ky * swh + kx.to(tl.int64) * sww)[None, :]
-                wt = tl.load(w_ptr + w_off, mask=n_ok[:, None] & (kk < CIN * KW)[None, :], other=0.0)
-                ws = ws + (wt.to(x_ptr.dtype.element_ty),)
+                f = ci * (KH * KW) + ky * KW + kx
+                ws = ws + (tl.load(wp_ptr + (w_n[:, None] + f[None, :]), mask=n_ok[:, None] & (kk < CIN * KW)[None, :],
+                                   other=0.0),)
     bias = tl.load(b_ptr + offs_n, mask=n_ok, other=0.0).to(tl.float32)
     offs_w = tl.arange(0, TILE_W)
     if SHIFT_COLS:
@@ -229,15 +239,16 @@ def conv2d_gelu_gap_kernel(
             # flat K: every chunk gathers its (ky, ci, kx) columns straight from the KH input rows
             row_ptr = tile_ptr + oh0.to(tl.int64) * sxh
             xs = ()
+            acc = accs[0]
             for c in tl.static_range((KH * CIN * KW + DOT_K - 1) // DOT_K):
                 f = c * DOT_K + tl.arange(0, DOT_K)
-                ky = f // (CIN * KW)
-                q = f - ky * (CIN * KW)
-                ci = q // KW
-                kx = q - ci * KW
-                k_off = ky.to(tl.int64) * sxh + ci.to(tl.int64) * sxc + kx.to(tl.int64) * sxw
+                ci = f // (KH * KW)
+                q = f - ci * (KH * KW)
+                ky = q // KW
+                kx = q - ky * KW
+                k_off = ci.to(tl.int64) * sxc + ky.to(tl.int64) * sxh + kx.to(tl.int64) * sxw
                 if (c + 1) * DOT_K <= KH * CIN * KW:
-                    xs = xs + (tl.load(row_ptr + (k_off[:, None] + col_off[None, :])),)
+                    xt = tl.load(row_ptr + (k_off[:, None] + col_off[None, :]))
                 else:
                     f_ok = f < KH * CIN * KW
                     k_off = tl.where(f_ok, k_off, 0)
@@ -245,11 +256,17 @@ def conv2d_gelu_gap_kernel(
                         pad = tl.where((f == KH * CIN * KW) | (f == KH * CIN * KW + 1), 1.0, 0.0)
                     else:
                         pad = tl.zeros([DOT_K], dtype=tl.float32)
-                    xs = xs + (tl.load(row_ptr + (k_off[:, None] + col_off[None, :]), mask=f_ok[:, None],
-                                       other=pad[:, None].to(x_ptr.dtype.element_ty)),)
-            acc = accs[0]
-            for c in tl.static_range((KH * CIN * KW + DOT_K - 1) // DOT_K):
-                acc = tl.dot(ws[c], xs[c], acc, input_precision=PRECISION)
+                    xt = tl.load(row_ptr + (k_off[:, None] + col_off[None, :]), mask=f_ok[:, None],
+                                 other=pad[:, None].to(x_ptr.dtype.element_ty))
+                if TF32_RNE:
+                    xt = _round_tf32(xt, HW_TRUNC)
+                if LOADS_FIRST:
+                    xs = xs + (xt,)
+                else:
+                    acc = tl.dot(ws[c], xt, acc, input_precision=PRECISION)
+            if LOADS_FIRST:
+                for c in tl.static_range((KH * CIN * KW + DOT_K - 1) // DOT_K):
+                    acc = tl.dot(ws[c], xs[c], acc, input_precision=PRECISION)
             accs = (acc,)
         else:
             # rows: walk the TILE_H + KH - 1 input rows; each slab is loaded once (all loads first, so they are in
@@ -264,12 +281,14 @@ def conv2d_gelu_gap_kernel(
                     kx = kk - ci * KW
                     k_off = ci.to(tl.int64) * sxc + kx.to(tl.int64) * sxw
                     if (c + 1) * DOT_K <= CIN * KW:
-                        xs = xs + (tl.load(row_ptr + (k_off[:, None] + col_off[None, :])),)
+                        xt = tl.load(row_ptr + (k_off[:, None] + col_off[None, :]))
                     else:
                         k_ok = kk < CIN * KW
                         k_off = tl.where(k_ok, k_off, 0)
-                        xs = xs + (tl.load(row_ptr + (k_off[:, None] + col_off[None, :]), mask=k_ok[:, None],
-                                           other=0.0),)
+                        xt = tl.load(row_ptr + (k_off[:, None] + col_off[None, :]), mask=k_ok[:, None], other=0.0)
+                    if TF32_RNE:
+                        xt = _round_tf32(xt, HW_TRUNC)
+                    xs = xs + (xt,)
             for r in tl.static_range(TILE_H + KH - 1):
                 for c in tl.static_range((CIN * KW + DOT_K - 1) // DOT_K):
                     xt = xs[r * ((CIN * KW + DOT_K - 1) // DOT_K) + c]
@@ -304,6 +323,30 @@ def conv2d_gelu_gap_kernel(
     else:
         if t_end > t_begin:
             tl.atomic_add(out_ptr + b.to(tl.int64) * C_OUT + offs_n, res, mask=n_ok, sem="relaxed")
+
+
+@triton.jit
+def conv2d_gelu_gap_prep_kernel(w_ptr, b_ptr, wp_ptr, C_OUT, swo, swi, swh, sww,
+                                KH: tl.constexpr, CIN: tl.constexpr, KW: tl.constexpr, ROUND: tl.constexpr,
+                                BLOCK: tl.constexpr):
+    """wp[n, :] = (w[n, ci, ky, kx] for (ci, ky, kx) in natural order) ++ (bias hi, bias lo), in wp's dtype.
+
+    Any weight strides.  ROUND: fp32 -> nearest TF32 (the tensor core would otherwise truncate).  bias hi = bias
+    with the low 13 mantissa bits cleared (exact in TF32), lo = bias - hi (TF32 error ~2^-20 |bias|)."""
+    n = tl.program_id(0)
+    f = tl.program_id(1) * BLOCK + tl.arange(0, BLOCK)
+    ci = f // (KH * KW)
+    q = f - ci * (KH * KW)
+    ky = q // KW
+    kx = q - ky * KW
+    w_off = n.to(tl.int64) * swo + ci.to(tl.int64) * swi + ky.to(tl.int64) * swh + kx.to(tl.int64) * sww
+    w = tl.load(w_ptr + w_off, mask=f < KH * CIN * KW, other=0.0).to(tl.float32)
+    bb = tl.load(b_ptr + n).to(tl.float32)
+    b_hi = (bb.to(tl.int32, bitcast=True) & -8192).to(tl.float32, bitcast=True)
+    if ROUND:
+        w = _round_tf32(w)
+    v = tl.where(f == KH * CIN * KW, b_hi, tl.where(f == KH * CIN * KW + 1, bb - b_hi, w))
+    tl.store(wp_ptr + n.to(tl.int64) * (KH * CIN * KW + 2) + f, v.to(wp_ptr.dtype.element_ty), mask=f < KH * CIN * KW + 2)
 
 
 @triton.jit
@@ -401,8 +444,18 @@ def _prepare(x, weight, bias, input_precision, programs_per_image=None):
         programs_per_image = 2 if _interpreting() else triton.cdiv(32 * _num_sms(x.device), max(1, B * n_cblk))
     P = max(1, int(programs_per_image))
     info = dict(B=B, COUT=COUT, OH=OH, OW=OW, P=P, grid=(P, B, n_cblk))
-    args = [x, weight, bias, None, COUT, H, OH, OW, *x.stride(), *weight.stride(), 1.0 / (OH * OW)]
-    constexprs = dict(CIN=CIN, KH=KH, KW=KW, BLOCK_N=BLOCK_N, DOT_K=dot_k,
+    # one tiny launch: weights re-laid out [COUT, K + 2] (+ bias hi/lo), TF32-rounded for the tf32 path
+    KT = CIN * KH * KW
+    tf32_round = x.dtype == torch.float32 and input_precision == "tf32"
+    wp = torch.empty((COUT, KT + 2), device=x.device, dtype=x.dtype)
+    PB = min(1024, triton.next_power_of_2(KT + 2))
+    if COUT > 0:
+        conv2d_gelu_gap_prep_kernel[(COUT, triton.cdiv(KT + 2, PB))](weight, bias, wp, COUT, *weight.stride(),
+                                                                      KH=KH, CIN=CIN, KW=KW, ROUND=tf32_round,
+                                                                      BLOCK=PB)
+    args = [x, wp, bias, None, COUT, H, OH, OW, *x.stride(), 1.0 / (OH * OW)]
+    constexprs = dict(CIN=CIN, KH=KH, KW=KW, BLOCK_N=BLOCK_N, DOT_K=dot_k, TF32_RNE=tf32_round,
+                      HW_TRUNC=not _interpreting(),  # the interpreter's dots are exact: round fully there
                       PRECISION=input_precision if x.dtype == torch.float32 else "ieee")
     return info, args, constexprs
 
