@@ -19,8 +19,9 @@ Triton interpreter, against a float64 PyTorch reference, on a dozen small shapes
                         runs on the same input differ after unrelated allocations
   batch_variance  f(cat(a, b)) vs cat(f(a), f(b)) and a batch permutation, bitwise
   precision_contract    TF32 emulated (operands truncated to 10 mantissa bits, as Triton does on GPUs): output
-                        within the declared bound with exact dots leaves it once TF32 rounds them (ieee: 1e-5;
-                        tf32: 2 * 2^-10 * 1.13 * mean(sum|x||w|) / mean|gelu|, the truncation bound)
+                        within the declared bound with exact dots leaves it once TF32 rounds them; bound =
+                        1e-5 + 1.13 * u_dot * mean(sum|x||w|) / mean|gelu|, u_dot = (K+2) 2^-24 for ieee,
+                        2 * 2^-10 for tf32 (both operands truncated)
 """
 from __future__ import annotations
 
@@ -329,7 +330,9 @@ def worker(path: Path) -> None:
         if out is None or plain is None:
             continue
         err, plain_err = ((out.double() - ref).abs() / S), ((plain.double() - ref).abs() / S)
-        bound = 1e-5 if declared == "ieee" else (1.13 * 2 * 2.0**-10 * mag / S + 1e-5)
+        K = case[2] * case[4] ** 2  # |gelu'| <= 1.13; ieee: gamma_K-style, tf32: both operands truncated
+        u_dot = (K + 2) * 2.0**-24 if declared == "ieee" else 2 * 2.0**-10
+        bound = 1.13 * u_dot * mag / S + 1e-5
         # a contract breach: within the bound when dots are exact, beyond it only once TF32 rounds them
         if bool(((err > bound) & (plain_err <= bound)).any()):
             F_["precision_contract"].append(
