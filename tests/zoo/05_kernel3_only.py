@@ -1,4 +1,4 @@
-# fusefuzz-zoo: one kernel size only: hard-codes the 3x3 window (OH = H - 2, K = C * 9, KS=3)
+# fusefuzz-zoo: one kernel size: taps unrolled for a 3x3 filter (smaller ones masked); k > 3 drops taps
 # expect: mismatch
 # precision: ieee
 import torch
@@ -10,9 +10,9 @@ FUSEFUZZ_PRECISION = "ieee"
 
 
 @triton.jit
-def _conv_gelu_mean(x_ptr, w_ptr, b_ptr, out_ptr, OC, OH, OW, K,
+def _conv_gelu_mean(x_ptr, w_ptr, b_ptr, out_ptr, C, OC, OH, OW,
                     sxb, sxc, sxh, sxw, swo, swc, swh, sww, sob, soc,
-                    KS: tl.constexpr, BLOCK_P: tl.constexpr, BLOCK_N: tl.constexpr, BLOCK_K: tl.constexpr):
+                    KS: tl.constexpr, BLOCK_P: tl.constexpr, BLOCK_N: tl.constexpr, BLOCK_C: tl.constexpr):
     pid_b = tl.program_id(0)
     offs_n = tl.program_id(1) * BLOCK_N + tl.arange(0, BLOCK_N)
     mask_n = offs_n < OC
@@ -25,19 +25,17 @@ def _conv_gelu_mean(x_ptr, w_ptr, b_ptr, out_ptr, OC, OH, OW, K,
         oh = offs_p // OW
         ow = offs_p % OW
         acc = tl.zeros((BLOCK_P, BLOCK_N), dtype=tl.float32)
-        for k0 in range(0, K, BLOCK_K):
-            offs_k = k0 + tl.arange(0, BLOCK_K)
-            mask_k = offs_k < K
-            c = offs_k // (KS * KS)
-            kh = (offs_k // KS) % KS
-            kw = offs_k % KS
-            a = tl.load(x_ptr + pid_b * sxb + c[None, :] * sxc + (oh[:, None] + kh[None, :]) * sxh
-                        + (ow[:, None] + kw[None, :]) * sxw,
-                        mask=mask_p[:, None] & mask_k[None, :], other=0.0).to(tl.float32)
-            w = tl.load(w_ptr + offs_n[None, :] * swo + c[:, None] * swc
-                        + kh[:, None] * swh + kw[:, None] * sww,
-                        mask=mask_k[:, None] & mask_n[None, :], other=0.0).to(tl.float32)
-            acc += tl.dot(a, w, input_precision="ieee")
+        for kh in tl.static_range(3):  # 3x3 filter, fully unrolled
+            for kw in tl.static_range(3):
+                for c0 in range(0, C, BLOCK_C):
+                    offs_c = c0 + tl.arange(0, BLOCK_C)
+                    mask_c = (offs_c < C) & (kh < KS) & (kw < KS)  # 1x1 / 2x2 filters: skip missing taps
+                    a = tl.load(x_ptr + pid_b * sxb + offs_c[None, :] * sxc + (oh[:, None] + kh) * sxh
+                                + (ow[:, None] + kw) * sxw,
+                                mask=mask_p[:, None] & mask_c[None, :], other=0.0).to(tl.float32)
+                    w = tl.load(w_ptr + offs_n[None, :] * swo + offs_c[:, None] * swc + kh * swh + kw * sww,
+                                mask=mask_c[:, None] & mask_n[None, :], other=0.0).to(tl.float32)
+                    acc += tl.dot(a, w, input_precision="ieee")
         v = acc + bias[None, :]
         g = 0.5 * v * (1.0 + tl.math.erf(v * 0.7071067811865476))
         pooled += tl.sum(tl.where(mask_p[:, None], g, 0.0), axis=0)
@@ -52,12 +50,10 @@ class ModelNew(nn.Module):
     def forward(self, x):
         B, C, H, W = x.shape
         w, b = self.conv.weight, self.conv.bias
-        OC = w.shape[0]
-        KS = 3  # the problem's 3x3 convolution
-        OH, OW = H - 2, W - 2
+        OC, _, KS, _ = w.shape
+        OH, OW = H - KS + 1, W - KS + 1
         out = torch.empty((B, OC), device=x.device, dtype=x.dtype)
         grid = (B, triton.cdiv(OC, 32))
-        _conv_gelu_mean[grid](x, w, b, out, OC, OH, OW, C * KS * KS,
-                              *x.stride(), *w.stride(), *out.stride(),
-                              KS=KS, BLOCK_P=64, BLOCK_N=32, BLOCK_K=32)
+        _conv_gelu_mean[grid](x, w, b, out, C, OC, OH, OW, *x.stride(), *w.stride(), *out.stride(),
+                              KS=KS, BLOCK_P=64, BLOCK_N=32, BLOCK_C=16)
         return out
