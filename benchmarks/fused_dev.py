@@ -157,9 +157,19 @@ def main():
     ap.add_argument("--full-checks", action="store_true", help="all small shapes, tf32 and ieee, per variant")
     ap.add_argument("--small", action="store_true", help="small 'headline' (CPU interpreter smoke test)")
     ap.add_argument("--final", action="store_true", help="production path: autotuned wrapper, ModelNew, modes")
+    ap.add_argument("--ncu-probe", default="", help="only launch these variants once each on the headline shape "
+                    "(for ncu -k regex:conv2d_gelu_gap_kernel)")
     opt = ap.parse_args()
     os.makedirs(opt.out, exist_ok=True)
     dev = "cuda" if torch.cuda.is_available() else "cpu"
+    if opt.ncu_probe:
+        B, C, O, H, W, kh, kw = HEADLINE
+        x = torch.rand(B, C, H, W, device=dev)
+        m = torch.nn.Conv2d(C, O, kh).to(dev)
+        for name in opt.ncu_probe.split(","):
+            launch(name, x, m.weight.detach(), m.bias.detach())
+        torch.cuda.synchronize()
+        return
     report = dict(torch=torch.__version__, triton=triton.__version__,
                   device=torch.cuda.get_device_name() if dev == "cuda" else "cpu")
     print(report, flush=True)
