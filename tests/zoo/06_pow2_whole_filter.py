@@ -33,7 +33,7 @@ def _conv_gelu_mean(x_ptr, w_ptr, b_ptr, out_ptr, OC, OH, OW,
         ow = offs_p % OW
         a = tl.load(x_ptr + pid_b * sxb + c[None, :] * sxc + (oh[:, None] + kh[None, :]) * sxh
                     + (ow[:, None] + kw[None, :]) * sxw, mask=mask_p[:, None], other=0.0).to(tl.float32)
-        v = tl.sum(a[:, :, None] * w[None, :, :], axis=1) + bias[None, :]
+        v = tl.dot(a, w, input_precision="ieee") + bias[None, :]
         g = 0.5 * v * (1.0 + tl.math.erf(v * 0.7071067811865476))
         pooled += tl.sum(tl.where(mask_p[:, None], g, 0.0), axis=0)
     tl.store(out_ptr + pid_b * sob + offs_n * soc, (pooled / P).to(out_ptr.dtype.element_ty), mask=mask_n)

@@ -34,11 +34,11 @@ def _conv_gelu_mean(x_ptr, w_ptr, b_ptr, out_ptr, OC, OH, OW, K,
             kw = offs_k % KS
             a = tl.load(x_ptr + pid_b * sxb + c[None, :] * sxc + (oh[:, None] + kh[None, :]) * sxh
                         + (ow[:, None] + kw[None, :]) * sxw,
-                        mask=mask_p[:, None] & mask_k[None, :], other=0.0)
+                        mask=mask_p[:, None] & mask_k[None, :], other=0.0).to(tl.float32)
             w = tl.load(w_ptr + offs_n[None, :] * swo + c[:, None] * swc
                         + kh[:, None] * swh + kw[:, None] * sww,
-                        mask=mask_k[:, None] & mask_n[None, :], other=0.0)
-            acc += tl.sum(a[:, :, None] * w[None, :, :], axis=1)
+                        mask=mask_k[:, None] & mask_n[None, :], other=0.0).to(tl.float32)
+            acc += tl.dot(a, w, input_precision="ieee").to(dt)  # each K chunk rounded to the input dtype
         v = (acc + bias[None, :]).to(tl.float32)  # erf needs fp32
         g = 0.5 * v * (1.0 + tl.math.erf(v * 0.7071067811865476))
         pooled += tl.sum(tl.where(mask_p[:, None], g, 0.0).to(dt), axis=0)

@@ -1,4 +1,4 @@
-# fusefuzz-zoo: PyTorch fallback in try/except: Triton kernel (power-of-two C*k*k only) fails, torch answers
+# fusefuzz-zoo: PyTorch fallback in try/except: x.view(B, -1) fails on channels_last inputs, torch answers
 # expect: torch_fallback
 # precision: ieee
 import torch
@@ -11,19 +11,12 @@ FUSEFUZZ_PRECISION = "ieee"
 
 
 @triton.jit
-def _conv_gelu_mean(x_ptr, w_ptr, b_ptr, out_ptr, OC, OH, OW,
-                    sxb, sxc, sxh, sxw, swo, swc, swh, sww, sob, soc,
-                    K: tl.constexpr, KS: tl.constexpr, BLOCK_P: tl.constexpr, BLOCK_N: tl.constexpr):
+def _conv_gelu_mean(x_ptr, w_ptr, b_ptr, out_ptr, OC, OH, OW, K,
+                    H, W, sxb, sxe, swo, swc, swh, sww, sob, soc,
+                    KS: tl.constexpr, BLOCK_P: tl.constexpr, BLOCK_N: tl.constexpr, BLOCK_K: tl.constexpr):
     pid_b = tl.program_id(0)
     offs_n = tl.program_id(1) * BLOCK_N + tl.arange(0, BLOCK_N)
     mask_n = offs_n < OC
-    # the whole filter fits in registers: load it once
-    offs_k = tl.arange(0, K)
-    c = offs_k // (KS * KS)
-    kh = (offs_k // KS) % KS
-    kw = offs_k % KS
-    w = tl.load(w_ptr + offs_n[None, :] * swo + c[:, None] * swc + kh[:, None] * swh + kw[:, None] * sww,
-                mask=mask_n[None, :], other=0.0).to(tl.float32)
     bias = tl.load(b_ptr + offs_n, mask=mask_n, other=0.0).to(tl.float32)
     P = OH * OW
     pooled = tl.zeros((BLOCK_N,), dtype=tl.float32)
@@ -32,9 +25,21 @@ def _conv_gelu_mean(x_ptr, w_ptr, b_ptr, out_ptr, OC, OH, OW,
         mask_p = offs_p < P
         oh = offs_p // OW
         ow = offs_p % OW
-        a = tl.load(x_ptr + pid_b * sxb + c[None, :] * sxc + (oh[:, None] + kh[None, :]) * sxh
-                    + (ow[:, None] + kw[None, :]) * sxw, mask=mask_p[:, None], other=0.0).to(tl.float32)
-        v = tl.sum(a[:, :, None] * w[None, :, :], axis=1) + bias[None, :]
+        acc = tl.zeros((BLOCK_P, BLOCK_N), dtype=tl.float32)
+        for k0 in range(0, K, BLOCK_K):
+            offs_k = k0 + tl.arange(0, BLOCK_K)
+            mask_k = offs_k < K
+            c = offs_k // (KS * KS)
+            kh = (offs_k // KS) % KS
+            kw = offs_k % KS
+            idx = (c[None, :] * H + oh[:, None] + kh[None, :]) * W + (ow[:, None] + kw[None, :])
+            a = tl.load(x_ptr + pid_b * sxb + idx * sxe,
+                        mask=mask_p[:, None] & mask_k[None, :], other=0.0).to(tl.float32)
+            w = tl.load(w_ptr + offs_n[None, :] * swo + c[:, None] * swc
+                        + kh[:, None] * swh + kw[:, None] * sww,
+                        mask=mask_k[:, None] & mask_n[None, :], other=0.0).to(tl.float32)
+            acc += tl.dot(a, w, input_precision="ieee")
+        v = acc + bias[None, :]
         g = 0.5 * v * (1.0 + tl.math.erf(v * 0.7071067811865476))
         pooled += tl.sum(tl.where(mask_p[:, None], g, 0.0), axis=0)
     tl.store(out_ptr + pid_b * sob + offs_n * soc, (pooled / P).to(out_ptr.dtype.element_ty), mask=mask_n)
@@ -50,11 +55,13 @@ class ModelNew(nn.Module):
         w, b = self.conv.weight, self.conv.bias
         OC, _, KS, _ = w.shape
         OH, OW = H - KS + 1, W - KS + 1
-        out = torch.empty((B, OC), device=x.device, dtype=x.dtype)
-        grid = (B, triton.cdiv(OC, 16))
         try:
-            _conv_gelu_mean[grid](x, w, b, out, OC, OH, OW, *x.stride(), *w.stride(), *out.stride(),
-                                  K=C * KS * KS, KS=KS, BLOCK_P=16, BLOCK_N=16)
-        except Exception:  # shapes the kernel does not support yet: stay correct
-            out = F.adaptive_avg_pool2d(F.gelu(self.conv(x)), 1).flatten(1)
+            xf = x.view(B, -1)  # one flat row per image
+        except RuntimeError:  # a layout the kernel does not handle yet: stay correct
+            return F.adaptive_avg_pool2d(F.gelu(self.conv(x)), 1).flatten(1)
+        out = torch.empty((B, OC), device=x.device, dtype=x.dtype)
+        grid = (B, triton.cdiv(OC, 32))
+        _conv_gelu_mean[grid](xf, w, b, out, OC, OH, OW, C * KS * KS, H, W,
+                              *xf.stride(), *w.stride(), *out.stride(),
+                              KS=KS, BLOCK_P=64, BLOCK_N=32, BLOCK_K=32)
         return out

@@ -212,10 +212,18 @@ def worker(path: Path) -> None:
     def same(a, b):
         return a.shape == b.shape and bool(((a == b) | (a.isnan() & b.isnan())).all())
 
-    def scaled_err(out, ref, S):
+    def scaled_errs(out, ref, S):
         o = out.detach().cpu().double()
-        ok = torch.isfinite(o) & torch.isfinite(ref)
-        return float(((o - ref).abs() / S)[ok].max()) if ok.any() else 0.0
+        return torch.where(torch.isfinite(o) & torch.isfinite(ref), (o - ref).abs() / S, 0.0)
+
+    def scaled_err(out, ref, S):
+        return float(scaled_errs(out, ref, S).max())
+
+    def tf32_bound(case, m, x, S):
+        """TF32 truncates both dot operands (2^-10 each); |gelu'| <= 1.13; mean over pixels of sum |x||w|."""
+        w = m.conv.weight.detach().cpu().double().abs()
+        mag = F.conv2d(x.detach().cpu().double().abs(), w).mean((2, 3))
+        return 1.13 * 2 * 2.0**-10 * mag / S + 1e-5, mag
 
     def good_tensor(out, B, OC, x):
         return isinstance(out, torch.Tensor) and tuple(out.shape) == (B, OC) and out.dtype == x.dtype
@@ -253,10 +261,13 @@ def worker(path: Path) -> None:
         bad = (~torch.isfinite(out.cpu().double())) & torch.isfinite(ref)
         if bad.any():
             F_["nan"].append(f"{name}: {int(bad.sum())}/{bad.numel()} non-finite")
-        err = scaled_err(out, ref, S)
-        ratios.append((name, err / (1e-4 + U[dt])))
-        if err > 1e-4 + 2 * U[dt]:
-            F_["mismatch"].append(f"{name}: err {err:.3g}")
+        errs = scaled_errs(out, ref, S)
+        allow = torch.full_like(errs, 1e-4 + U[dt])
+        if declared == "tf32":  # exact in the interpreter, TF32-rounded on a GPU
+            allow = torch.maximum(allow, tf32_bound(case, m, x, S)[0] + U[dt])
+        ratios.append((name, float((errs / allow).max())))
+        if bool((errs > allow + U[dt]).any()):
+            F_["mismatch"].append(f"{name}: err {float(errs.max()):.3g}")
 
     # 2. stale outputs: a new tensor with new values, then the first tensor refilled in place
     case = CASE["base"]
@@ -326,8 +337,7 @@ def worker(path: Path) -> None:
         case = CASE[cname]
         m, x = build(case), make_x(case, 1)
         ref, S = reference(m, x)
-        w = m.conv.weight.detach().cpu().double().abs()
-        mag = F.conv2d(x.detach().cpu().double().abs(), w).mean((2, 3))  # mean over pixels of sum |x||w|
+        b_tf32, mag = tf32_bound(case, m, x, S)
         plain = note_call(f"tf32:{cname}", call(m, x), case, x)  # exact dots (interpreter) or the GPU's own
         emulate["tf32"] = DEVICE == "cpu"
         try:
@@ -339,10 +349,12 @@ def worker(path: Path) -> None:
         err = (out.cpu().double() - ref).abs() / S
         plain_err = (plain.cpu().double() - ref).abs() / S if DEVICE == "cpu" else torch.zeros_like(err)
         K = case[2] * case[4] ** 2  # |gelu'| <= 1.13; ieee: gamma_K-style, tf32: both operands truncated
-        b_ieee, b_tf32 = (1.13 * u * mag / S + 1e-5 for u in ((K + 2) * 2.0**-24, 2 * 2.0**-10))
+        b_ieee = 1.13 * (K + 2) * 2.0**-24 * mag / S + 1e-5
         bound = b_ieee if declared == "ieee" else b_tf32
-        # a breach: fine with exact dots, beyond the declared bound (yet within TF32's) once TF32 rounds
-        if bool(((err > bound) & (err <= b_tf32) & (plain_err <= bound)).any()):
+        # a breach: fine with exact dots, beyond the declared bound (yet within TF32's) once TF32 rounds; on a
+        # GPU there is no exact-dot run, so the whole output must at least be consistent with TF32
+        gpu_ok = DEVICE == "cpu" or bool((err <= b_tf32).all())
+        if gpu_ok and bool(((err > bound) & (err <= b_tf32) & (plain_err <= bound)).any()):
             F_["precision_contract"].append(
                 f"{cname}: {'TF32-emulated' if DEVICE == 'cpu' else 'GPU'} err {float(err.max()):.3g}"
                 f" > declared {declared} bound")
