@@ -123,7 +123,8 @@ def from_module(module: types.ModuleType, *, name: str, path: str | None = None,
     precision = overrides.pop("precision", None) or _declared(module, "FUSEFUZZ_PRECISION", None)
     if precision is not None and precision not in CONTRACTS:
         raise CandidateError(
-            f"{path or name!r}: FUSEFUZZ_PRECISION={precision!r} is not a contract; use one of {', '.join(CONTRACTS)}"
+            f"{path or name!r}: precision={precision!r} (FUSEFUZZ_PRECISION or --precision) is not a contract; "
+            f"use one of {', '.join(CONTRACTS)}"
         )
     return Candidate(
         name=name,

@@ -29,7 +29,7 @@ def _common(p: argparse.ArgumentParser) -> None:
     p.add_argument("--dtypes", default=None, help="comma-separated subset of float32,float16,bfloat16")
     p.add_argument("--layouts", default=None, help="comma-separated subset of contiguous,channels_last,strided")
     p.add_argument("--max-macs", default="auto",
-                   help="cap on multiply-adds per example (default: 2e6 in the interpreter, none on a GPU)")
+                   help="cap on multiply-adds per example (default: 250000 in the interpreter, none on a GPU)")
     p.add_argument("--repro-dir", default="fusefuzz-repros", help="where repro scripts go (default: %(default)s)")
 
 

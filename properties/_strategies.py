@@ -60,13 +60,15 @@ def conv2d_examples(
     distributions=DISTRIBUTIONS,
     rectangular_kernels: bool = False,
     max_macs: int | None = None,
+    max_outputs: int | None = None,
 ):
     """Examples for conv2d_gelu_gap: every size shrinks toward 1, H and W toward the kernel size
     (1x1 outputs, where pooling hides nothing).
 
     ``max_macs`` caps batch x out x Ho x Wo x in x kh x kw (the interpreter is slow): sizes are drawn in
     an order where each bound depends only on earlier draws, so shrinking an early size only widens the
-    later ones and never invalidates an example.
+    later ones and never invalidates an example. ``max_outputs`` caps batch x out_channels (kernels
+    with one program per output run that many programs; the interpreter pays per program).
     """
     for name, value in (("max_batch", max_batch), ("max_in_channels", max_in_channels),
                         ("max_out_channels", max_out_channels), ("max_kernel_size", max_kernel_size)):
@@ -74,6 +76,9 @@ def conv2d_examples(
     _check_range("max_extra", max_extra, 0)
     if max_macs is not None:
         _check_range("max_macs", max_macs, 1)
+    if max_outputs is not None:
+        _check_range("max_outputs", max_outputs, 1)
+    out_budget = math.inf if max_outputs is None else max_outputs
     dtypes = _subset("dtypes", dtypes, tuple(DTYPES))
     layouts = _subset("layouts", layouts, LAYOUTS)
     regimes = value_regimes(distributions=distributions)
@@ -85,9 +90,9 @@ def conv2d_examples(
         kw = draw(st.integers(1, max_kernel_size)) if rectangular_kernels else kh
         c_in = draw(st.integers(1, max(1, min(max_in_channels, budget // (kh * kw)))))
         per_pixel = c_in * kh * kw
-        c_out = draw(st.integers(1, max(1, min(max_out_channels, budget // per_pixel))))
+        c_out = draw(st.integers(1, max(1, min(max_out_channels, budget // per_pixel, out_budget))))
         per_pixel *= c_out
-        batch = draw(st.integers(1, max(1, min(max_batch, budget // per_pixel))))
+        batch = draw(st.integers(1, max(1, min(max_batch, budget // per_pixel, out_budget // c_out))))
         per_row = per_pixel * batch
         extra_h = draw(st.integers(0, max(0, min(max_extra, budget // per_row - 1))))
         per_col = per_row * (extra_h + 1)

@@ -6,10 +6,10 @@ candidate's exact inputs and parameters, so the only errors left are the candida
 
 1. **Dot.** Operands rounded with relative error ``u_op`` (0 when the contract keeps at least the input's
    mantissa, see :func:`harness.precision.operand_roundoff`), products and the K+1 term sum in fp32:
-   ``|dv| <= ((1+u_op)^2 - 1 + gamma_{K+1} (1+u_op)^2) * m + (K+2) * tiny`` (gamma with one ulp per
-   addition when the dot runs on tensor cores, whose accumulator truncates, see harness.precision) where
-   ``m = conv(|x|, |w|) + |bias|`` is the magnitude the dot carries (the second float64 pass) and the
-   last term covers subnormals flushed to zero. Worst case, any summation order: no sqrt(K) averaging,
+   ``|dv| <= ((1+u_op)^2 - 1)(1 + g) m + g (m + |bias|) + (K+2) tiny`` with ``g = gamma_{K+1}`` (one ulp
+   per addition when the dot runs on tensor cores, whose accumulator truncates, see harness.precision),
+   ``m = conv(|x|, |w|)`` the magnitude of the products (the second float64 pass; the bias is added, not
+   multiplied, so it only carries accumulation error) and the last term for subnormals flushed to zero. Worst case, any summation order: no sqrt(K) averaging,
    which would be wrong for Triton's biased TF32 truncation anyway.
 2. **GELU.** Lipschitz: ``|GELU'(v)| <= 1.129`` (its maximum, at v = sqrt(2)), so the dot error grows by at
    most 1.13. Evaluating ``0.5 v (1 + erf(v / sqrt 2))`` in fp32 adds ``4 u (|g| + |v|)``: a few roundings
@@ -71,10 +71,11 @@ def output_shape(example: Example):
 class Analysis:
     """Float64 quantities per output: the reference and the terms of the bound (see module docstring)."""
 
-    def __init__(self, example, ref64, dot_mag_mean, act_err_mean, g_abs_mean, K, N):
+    def __init__(self, example, ref64, dot_mag_mean, bias_abs, act_err_mean, g_abs_mean, K, N):
         self.example = example
         self.ref64 = ref64
-        self.dot_mag_mean = dot_mag_mean  # mean_p m
+        self.dot_mag_mean = dot_mag_mean  # mean_p conv(|x|, |w|)
+        self.bias_abs = bias_abs  # |bias| per output channel, shape [1, C_out]
         self.act_err_mean = act_err_mean  # mean_p 4u(|g| + |v|)
         self.g_abs_mean = g_abs_mean  # mean_p |g|
         self.K = K
@@ -94,7 +95,7 @@ def analyse(example: Example, inputs, params, *, chunk_elems: int = 1 << 25) -> 
     for start in range(0, B, step):
         xc = x[start:start + step].detach().double()
         v = F.conv2d(xc, w64, b64)
-        m = F.conv2d(xc.abs(), w64.abs(), b64.abs())
+        m = F.conv2d(xc.abs(), w64.abs())  # the products' magnitude; the bias is no dot operand
         g = F.gelu(v)
         refs.append(g.mean((2, 3)))
         mags.append(m.mean((2, 3)))
@@ -103,15 +104,17 @@ def analyse(example: Example, inputs, params, *, chunk_elems: int = 1 << 25) -> 
         del v, m, g
     cat = lambda ts: torch.cat(ts, 0)
     K = w64.shape[1] * kh * kw
-    return Analysis(example, cat(refs), cat(mags), cat(errs), cat(gabs), K, Ho * Wo)
+    return Analysis(example, cat(refs), cat(mags), b64.abs()[None, :], cat(errs), cat(gabs), K, Ho * Wo)
 
 
 def bound(a: Analysis, contract: str, budget: float = 0.0) -> torch.Tensor:
     """Per-output absolute error bound under ``contract`` (derivation in the module docstring)."""
     u_op = operand_roundoff(contract, a.example.dtype)
     u_acc = accumulation_roundoff(contract, a.example.dtype)
-    dot_rel = (1 + u_op) ** 2 - 1 + gamma(a.K + 1, u_acc) * (1 + u_op) ** 2
-    act = GELU_LIPSCHITZ * (dot_rel * a.dot_mag_mean + (a.K + 2) * FP32_TINY) + a.act_err_mean + budget
+    g_acc = gamma(a.K + 1, u_acc)
+    operand = ((1 + u_op) ** 2 - 1) * (1 + g_acc)
+    dot_err = operand * a.dot_mag_mean + g_acc * (a.dot_mag_mean + a.bias_abs) + (a.K + 2) * FP32_TINY
+    act = GELU_LIPSCHITZ * dot_err + a.act_err_mean + budget
     pooled = act + gamma(a.N) * a.g_abs_mean + U_ACC * a.ref64.abs()
     u_out = output_roundoff(a.example.dtype)
     if u_out:

@@ -55,5 +55,5 @@ class ModelNew(nn.Module):
         H_out, W_out = H - KS + 1, W - KS + 1
         out = torch.empty((B, C_out), device=x.device, dtype=x.dtype)
         _conv_gelu_mean[(B, C_out)](x, w, self.conv.bias, out, C_in, H, W, KS, C_out, H_out, W_out,
-                                    *x.stride(), BLOCK_P=32, BLOCK_K=32)
+                                    *x.stride(), BLOCK_P=64, BLOCK_K=128)
         return out

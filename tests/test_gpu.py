@@ -1,0 +1,55 @@
+"""GPU checks (skipped with a reason without CUDA): the Foundation's done-criteria on a real device."""
+
+import json
+
+import pytest
+import torch
+from conftest import candidate_path
+
+from harness.cli import main
+
+pytestmark = pytest.mark.gpu
+
+
+def _check(tmp_path, *argv):
+    out = tmp_path / "r.json"
+    code = main(["check", *argv, "--json", str(out), "--repro-dir", str(tmp_path), "--seed", "0"])
+    return code, json.loads(out.read_text())
+
+
+def test_overflow_candidate_fails_with_nan_on_gpu(tmp_path):
+    code, report = _check(tmp_path, candidate_path("gelu_overflow.py"), "--profile", "ci")
+    assert code == 1 and {f["kind"] for f in report["failures"]} == {"nan"}
+
+
+@pytest.mark.parametrize("candidate", [candidate_path("direct_exact.py"), "conv2d_gelu_gap.twopass"])
+def test_correct_candidates_pass_on_gpu(tmp_path, candidate):
+    code, report = _check(tmp_path, candidate, "--profile", "ci")
+    assert code == 0, report["failures"][:1]
+    assert "cuda" in report["backend"]
+
+
+def test_missing_modelnew_exits_2(tmp_path):
+    assert main(["check", candidate_path("no_modelnew.py")]) == 2
+
+
+def test_tf32_path_passes_tf32_and_fails_ieee(tmp_path):
+    code, _ = _check(tmp_path, "conv2d_gelu_gap.twopass", "--precision", "tf32", "--dtypes", "float32",
+                     "--max-examples", "100")
+    assert code == 0
+    code, report = _check(tmp_path, "conv2d_gelu_gap.twopass", "--precision", "ieee", "--dtypes", "float32",
+                          "--max-examples", "100")
+    assert code == 1 and {f["kind"] for f in report["failures"]} == {"precision_contract"}
+
+
+def test_headline_shape_twopass_matches_float64():
+    from kernels.conv2d_gelu_gap_twopass import conv2d_gelu_gap
+
+    g = torch.Generator().manual_seed(0)
+    x = torch.rand(128, 8, 256, 256, generator=g).cuda()
+    conv = torch.nn.Conv2d(8, 64, 3).cuda()
+    y = conv2d_gelu_gap(x, conv.weight, conv.bias)
+    ref = torch.nn.functional.gelu(torch.nn.functional.conv2d(x.double(), conv.weight.double(),
+                                                              conv.bias.double())).mean((2, 3))
+    rel = ((y.double() - ref).norm() / ref.norm()).item()
+    assert rel < 2e-3
