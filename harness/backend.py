@@ -16,6 +16,8 @@ On the interpreter, these patches make the backend honest (each one is a fact me
 * An fp32 -> bf16 cast (``x.to(tl.bfloat16)``) truncates in the interpreter (measured here, triton 3.9:
   516 of 1024 random values differ from round-to-nearest-even); the GPU rounds to nearest even. The
   patch rounds, so a correct bf16 kernel is not failed for the interpreter's rounding.
+* Arithmetic, comparisons and min/max on bf16 tensors are computed on the raw bits (numpy has no bf16):
+  they raise :class:`BackendUnsupported` too (loads, stores, ``tl.where`` and casts are fine).
 * ``tl.inline_asm_elementwise`` (and extern calls) raise ``NotImplementedError`` in the interpreter; the
   runner maps that to unsupported as well (see :func:`unsupported_reason`).
 """
@@ -173,6 +175,25 @@ def _patch_interpreter() -> None:
         return original_cast(self, src, dst_type)
 
     builder.cast_impl = cast_impl
+
+    def refuse_bf16(name):
+        original_op = getattr(builder, name)
+
+        def op(self, *args):
+            import triton.language as tl
+
+            if any(getattr(getattr(a, "dtype", None), "scalar", None) == tl.bfloat16 for a in args):
+                raise BackendUnsupported(
+                    "bf16 arithmetic: the Triton interpreter computes on the raw bf16 bits (numpy has no "
+                    "bf16; measured errors up to 1e38); cast to fp32 in the kernel or run on a GPU"
+                )
+            return original_op(self, *args)
+
+        setattr(builder, name, op)
+
+    for name in ("binary_op", "unary_op", "create_fma"):
+        if hasattr(builder, name):
+            refuse_bf16(name)
 
 
 _UNSUPPORTED_MARKERS = (

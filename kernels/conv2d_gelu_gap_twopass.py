@@ -30,7 +30,10 @@ import triton.language as tl
     ],
     key=["M", "N", "K", "IS_FP32"],
 )
-@triton.jit
+# Sizes and strides are not specialised on (divisibility by 16, == 1): a fuzz campaign draws hundreds of
+# shapes and would otherwise compile a variant for most of them.
+@triton.jit(do_not_specialize=["C_in", "KH", "KW", "H_out", "W_out", "M", "N", "K",
+                               "sxb", "sxc", "sxh", "sxw", "swn", "swc", "swh", "sww"])
 def conv_bias_gelu_kernel(
     x_ptr, w_ptr, b_ptr, act_ptr,
     C_in, KH, KW, H_out, W_out, M, N, K,
@@ -87,7 +90,7 @@ def conv_bias_gelu_kernel(
     ],
     key=["HW"],
 )
-@triton.jit
+@triton.jit(do_not_specialize=["HW"])
 def mean_rows_kernel(act_ptr, out_ptr, HW, BLOCK: tl.constexpr):
     row = tl.program_id(0).to(tl.int64)
     base = act_ptr + row * HW

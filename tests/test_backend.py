@@ -84,3 +84,27 @@ def test_fp32_to_bf16_cast_rounds_to_nearest_even_like_the_gpu():
     _to_bf16[(1,)](x, y)
     expected = x.bfloat16()
     assert torch.isnan(y[0]) and torch.equal(y[1:], expected[1:])
+
+
+@triton.jit
+def _bf16_add(x_ptr, y_ptr):
+    r = tl.arange(0, 16)
+    x = tl.load(x_ptr + r)
+    tl.store(y_ptr + r, x + x)
+
+
+@triton.jit
+def _bf16_via_fp32(x_ptr, y_ptr):
+    r = tl.arange(0, 16)
+    x = tl.load(x_ptr + r, mask=r < 16, other=0.0).to(tl.float32)
+    tl.store(y_ptr + r, (x + x).to(tl.bfloat16))
+
+
+def test_bf16_arithmetic_is_unsupported_but_bf16_through_fp32_runs():
+    x = torch.randn(16).bfloat16()
+    with pytest.raises(Exception) as info:
+        _bf16_add[(1,)](x, torch.empty_like(x))
+    assert "bf16 arithmetic" in backend.unsupported_reason(info.value)
+    y = torch.empty_like(x)
+    _bf16_via_fp32[(1,)](x, y)
+    assert torch.equal(y, (x.float() * 2).bfloat16())
