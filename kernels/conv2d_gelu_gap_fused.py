@@ -7,50 +7,71 @@ KernelBench level 2 #67 (``Conv2d_GELU_GlobalAvgPool``)::
 Public API
 ----------
 ``conv2d_gelu_gap(x, weight, bias, *, input_precision="tf32", deterministic=False)``
-    -> Tensor[batch, out_channels] with ``dtype == x.dtype``.
+    -> Tensor[batch, out_channels] with ``dtype == x.dtype``.  x: [B, Cin, H, W], any strides (contiguous and
+    channels_last included; handled through the strides), fp32 / fp16 / bf16.  weight: [Cout, Cin, kh, kw] (kh
+    != kw fine), bias: [Cout] or None.  fp32: ``input_precision`` "tf32" (default), "ieee" or "tf32x3";
+    fp16/bf16 use 16-bit tensor-core operands; accumulation is always fp32.  Invalid shapes / dtypes raise
+    ValueError naming the value.  All x offsets are int64 (tensors over 2^31 elements work).
 ``ModelNew(in_channels, out_channels, kernel_size, *, input_precision="tf32", deterministic=False)``
-    owns ``self.conv = nn.Conv2d(...)`` (parameter names ``conv.weight`` / ``conv.bias``, same RNG draws as the
-    reference ``Model``) and calls the wrapper; no torch conv / gelu / mean runs in ``forward``.
+    owns ``self.conv = nn.Conv2d(...)`` (parameter names ``conv.weight`` / ``conv.bias``, same RNG draws as
+    the reference ``Model``) and calls the wrapper; no torch conv / gelu / mean runs in ``forward``.
+``conv2d_gelu_gap_kernel``: the autotuner (module global; each of its <= 4 configs is correct on its own).
 
 How it works
 ------------
-Implicit GEMM, output-channel-major: for a tile of ``TILE_H`` output rows x ``TILE_W`` output columns of one image,
-``acc[n, p] = bias[n] + W[n, k] @ Xcol[k, p]`` on the tensor cores (``tl.dot``; fp32 -> TF32 by default or IEEE fp32,
-fp16/bf16 -> fp16/bf16 operands, always fp32 accumulation).  K is walked per *input row*: the im2col slab of one input
-row over (ci, kx) is loaded once (rows of ``x`` are read contiguously along W, so NCHW loads coalesce) and is used by
-every output row of the tile that needs it (one ``tl.dot`` per (output row, ky)), so a tile of ``TILE_H`` output rows
-loads ``TILE_H + KH - 1`` input rows instead of ``TILE_H * KH``.  The whole weight (K = Cin*kh*kw, 72 here) is loaded
-once per program and stays resident; each program walks a contiguous run of tiles of one image.
-Epilogue in registers: GELU, masked sum over the tile's pixels (``tl.sum(axis=1)``), accumulated across the program's
-tiles; the only global write is one ``[out_channels]`` vector per program.
+Launches: a tiny prep kernel re-lays the weight out as ``wp[Cout, K + 2]`` (K = Cin*kh*kw in natural (ci, ky,
+kx) order, then bias hi / lo; fp32-tf32: rounded to the nearest TF32 value), then the main kernel.  Main
+kernel: implicit GEMM, output-channel-major, ``acc[64 ch, 128 px] += W[64, 16] @ Xcol[16, 128 px]`` (HGMMA; K
+walked in chunks of 16: 72 -> 80, the padding carries the bias so the accumulator needs no re-initialisation).
+A tile is 128 consecutive output pixels of one output row of one image (the last tile of a row is shifted left
+to end at the row's end; the overlap is masked), so every x load is 128 consecutive floats of one input row
+and all loads stay in bounds without masks.  Weights are loaded once per program and stay in shared memory;
+each program walks a contiguous run of tiles of one image (grid = (programs per image, batch, channel
+blocks)).  A second path (``TILE_H > 1``) reuses each loaded input row for several output rows; it measured
+slower and no config uses it. Epilogue in registers: GELU, masked sum over the tile's pixels
+(``tl.sum(axis=1)``), accumulated over the program's tiles, scaled by 1 / (OH*OW); the only global write of
+the main kernel is one ``[out_channels]`` vector per program (an atomic add, or a partial-buffer store in
+deterministic mode).
 
-GELU: ``gelu(z) = max(z, 0) - |z| * Phi(-|z|)`` with ``Phi(-t) = 2**g(t)``, ``g`` a degree-8 polynomial (weighted
-minimax fit of ``log2(Phi(-t))``, see ``_GELU_C*``) and one ``ex2`` (MUFU).  12 FP32 instructions + 1 MUFU per
-element instead of libdevice ``erf`` (~25 + branches).  Max error (dense fp32 sweep against float64, see
-benchmarks/NOTES-fused.md): |gelu - gelu_ref| <= ~1.6e-7 * |z| everywhere (fit 4.5e-8, rest is ``ex2.approx``),
-i.e. relative error <= ~3e-7 for z > 0 and far below torch's own fp32 formula for z < 0 (torch's
-``0.5*z*(1+erf)`` cancels there).  Stable for every finite input: the polynomial's leading term is negative, so
-``g -> -inf``, ``2**g -> 0`` and ``gelu -> relu`` for large |z| (no inf/inf, no NaN).  ``GELU_MODE=1`` selects
-libdevice ``erf`` (reference / A-B testing only).
+TF32: Triton's TF32 MMA truncates both operands, a bias toward zero that survives the 64516-pixel mean
+(measured 8.7e-4 relative error, fails KernelBench's allclose(1e-4)).  Here the weights are rounded to nearest
+in the prep kernel and x by adding half a TF32 ulp before the MMA (the tensor core's truncation completes the
+rounding; in the interpreter, whose dots are exact, the rounding is done in full): 2.2e-4 relative,
+allclose(1e-4) passes.
+
+GELU: ``gelu(z) = max(z, 0) - |z| * Phi(-|z|)`` with ``Phi(-t) = 2**g(t)``, ``g`` a degree-8 polynomial
+(weighted minimax fit of ``log2 Phi(-t)``) and one ``ex2`` (MUFU): 9 FFMA + 1 FMNMX + 1 MUFU per element
+instead of libdevice erf (which cost +0.50 ms here).  Dense GPU sweep against float64
+(benchmarks/NOTES-fused.md): max |error| / |z| = 1.1e-7 (torch's own fp32 GELU: 1.2e-7), max relative error
+2.1e-7 for z > 0 and 2.8e-6 for z >= -3 (torch fp32: 2.2e-5; the textbook ``0.5 z (1 + erf)`` cancels for
+negative z, this form does not).  Stable for every finite input: the leading coefficient is negative, so ``g
+-> -inf``, ``2**g -> 0`` and the result -> relu(z) (no inf/inf, no NaN; an infinite pre-activation gives NaN).
+``GELU_MODE`` 1/2/3 (libdevice erf / none / degree 7) are timing experiments only; the wrapper always uses 0.
 
 Modes
 -----
-* default (``deterministic=False``): each program ``tl.atomic_add``s its scaled partial sums into a zeroed fp32
-  ``[batch, out_channels]`` buffer (a handful of atomics per (image, channel)).  Fastest; the summation order of the
-  partials (hence the last bits) can vary between runs.  Default because the spec's output is a mean of 64516
-  products and KernelBench compares with 1e-4 tolerance, so run-to-run bit equality buys nothing at a cost.
-* ``deterministic=True``: each program stores its partial into a ``[batch, n_programs_per_image, out_channels]``
+* default (``deterministic=False``): each program ``tl.atomic_add``s its scaled partial sums into a zeroed
+  fp32 ``[batch, out_channels]`` buffer (~33 atomics per (image, channel)).  Default because it is the fast
+  path and the output is a mean: the run-to-run variation is in the last bits of fp32, far below any tolerance
+  used for it.
+* ``deterministic=True``: each program stores its partial into a ``[batch, programs_per_image, out_channels]``
   fp32 buffer (allowed only in this mode) and a tiny second kernel sums them in a fixed order -> bitwise
-  reproducible for a given device / config.
+  reproducible for a given device and config (+0.005 ms).
+
+Performance (H100 SXM, torch 2.11, triton 3.6, headline x [128, 8, 256, 256] fp32 -> 64 channels, 3x3):
+0.61 ms median (eager 6.54, torch.compile 2.52: 10.7x / 4.1x); fp16/bf16 0.50 ms.  Target was 0.30 ms: not
+met. ncu: latency-bound at 12 warps/SM (shared memory limits it to 3 CTAs), L1/TEX 57 %, issue 53 %; the conv
+data path alone (no GELU) takes 0.47 ms: 72 scalar 4-byte loads per output pixel (TF32 needs K-major
+shared-memory tiles, NCHW rows are pixel-major, so every value is transposed through registers) plus the MMA
+operand reads.
 """
-import math
 
 import torch
 import torch.nn as nn
 import triton
 import triton.language as tl
 
-# ----------------------------------------------------------------------------------------------------------------
+# ------------------------------------------------------------------------------------------------------------
 # GELU:  Phi(-t) ~= 2**g(t),  g(t) = sum_i C_i t^i  (t = |z| >= 0); fit on [0, 6] weighted by Phi(-t)
 # (abs error in Phi) with a floor (|dg| <= 0.15 bits in the tail); leading coefficient negative -> safe tail.
 _GELU_C0 = -1.0
@@ -67,9 +88,9 @@ _GELU_C8 = -2.7719738682208117e-06
 @triton.jit
 def _round_tf32(v, HW_TRUNC: tl.constexpr = False):
     # fp32 -> nearest TF32 (10-bit mantissa; ties away from zero), kept in fp32 storage; inf stays inf.
-    # HW_TRUNC: only add half a TF32 ulp (one integer add) and let the tensor core's truncation of the low 13 bits
-    # finish the rounding; on the GPU that is the same value the full form gives (inf inputs become NaN, which
-    # the GELU produces for an infinite pre-activation anyway).
+    # HW_TRUNC: only add half a TF32 ulp (one integer add) and let the tensor core's truncation of the low 13
+    # bits finish the rounding; on the GPU that is the same value the full form gives (inf inputs become NaN,
+    # which the GELU produces for an infinite pre-activation anyway).
     bits = v.to(tl.int32, bitcast=True) + 4096
     if HW_TRUNC:
         return bits.to(tl.float32, bitcast=True)
@@ -116,7 +137,8 @@ def _tile_w(a):
 
 
 def _bias_in_k(a):
-    # fp32, flat K with >= 2 padding slots: the bias rides in the padding (hi + lo TF32 split, ones in x's tile)
+    # fp32, flat K with >= 2 padding slots: the bias rides in the padding (hi + lo TF32 split, ones in x's
+    # tile)
     rem = (a["KH"] * a["CIN"] * a["KW"]) % a["DOT_K"]
     return a["TILE_H"] == 1 and a["x_ptr"].dtype == torch.float32 and 1 <= rem <= a["DOT_K"] - 2
 
@@ -131,35 +153,70 @@ def _conv_tile_heuristics():
 
 
 # At most 4 configs; each is correct on its own (no pre-hooks; the atomic buffer is zeroed by the wrapper and
-# restored by the autotuner after benchmarking).  LOOP_STAGES=1 keeps Triton's cp.async pipeliner off the tile loop:
-# the register path stores 16-byte vectors into the K-major smem tile, cp.async's 4-byte transposing writes hit
-# bank conflicts (measured 0.85 vs 0.62 ms).  num_stages therefore only matters for loops that keep the default.
-# LOADS_FIRST=False interleaves load -> MMA per K chunk: 28 KB instead of 60 KB of smem, so more CTAs fit per SM.
+# restored by the autotuner after benchmarking).  LOOP_STAGES=1 keeps Triton's cp.async pipeliner off the tile
+# loop: the register path stores 16-byte vectors into the K-major smem tile, cp.async's 4-byte transposing
+# writes hit bank conflicts (measured 0.85 vs 0.62 ms).  num_stages therefore only matters for loops that keep
+# the default. LOADS_FIRST=False interleaves load -> MMA per K chunk: 28 KB instead of 60 KB of smem, so more
+# CTAs fit per SM.
 _CONFIGS = [
-    triton.Config({"BLOCK_W": 128, "TILE_H": 1, "LOOP_STAGES": 1, "LOADS_FIRST": True}, num_warps=4, num_stages=2),
-    triton.Config({"BLOCK_W": 128, "TILE_H": 1, "LOOP_STAGES": 1, "LOADS_FIRST": False}, num_warps=4,
-                  num_stages=2, maxnreg=112),
-    triton.Config({"BLOCK_W": 128, "TILE_H": 1, "LOOP_STAGES": 1, "LOADS_FIRST": True}, num_warps=8, num_stages=2,
-                  maxnreg=128),
-    triton.Config({"BLOCK_W": 128, "TILE_H": 1, "LOOP_STAGES": 1, "LOADS_FIRST": False}, num_warps=4,
-                  num_stages=3),
+    triton.Config(
+        {"BLOCK_W": 128, "TILE_H": 1, "LOOP_STAGES": 1, "LOADS_FIRST": True}, num_warps=4, num_stages=2
+    ),
+    triton.Config(
+        {"BLOCK_W": 128, "TILE_H": 1, "LOOP_STAGES": 1, "LOADS_FIRST": False},
+        num_warps=4,
+        num_stages=2,
+        maxnreg=112,
+    ),
+    triton.Config(
+        {"BLOCK_W": 128, "TILE_H": 1, "LOOP_STAGES": 1, "LOADS_FIRST": True},
+        num_warps=8,
+        num_stages=2,
+        maxnreg=128,
+    ),
+    triton.Config(
+        {"BLOCK_W": 128, "TILE_H": 1, "LOOP_STAGES": 1, "LOADS_FIRST": False}, num_warps=4, num_stages=3
+    ),
 ]
 
 
-@triton.autotune(configs=_CONFIGS, key=["C_OUT", "OH", "OW", "CIN", "KH", "KW", "DOT_K", "PRECISION"],
-                 restore_value=["out_ptr"])
+@triton.autotune(
+    configs=_CONFIGS,
+    key=["C_OUT", "OH", "OW", "CIN", "KH", "KW", "DOT_K", "PRECISION"],
+    restore_value=["out_ptr"],
+)
 @triton.heuristics(_conv_tile_heuristics())
 @triton.jit
 def conv2d_gelu_gap_kernel(
-    x_ptr, wp_ptr, b_ptr, out_ptr,
-    C_OUT, H, OH, OW,
-    sxb, sxc, sxh, sxw,
+    x_ptr,
+    wp_ptr,
+    b_ptr,
+    out_ptr,
+    C_OUT,
+    H,
+    OH,
+    OW,
+    sxb,
+    sxc,
+    sxh,
+    sxw,
     inv_area,
-    CIN: tl.constexpr, KH: tl.constexpr, KW: tl.constexpr,
-    BLOCK_N: tl.constexpr, DOT_K: tl.constexpr,
-    PRECISION: tl.constexpr, DETERMINISTIC: tl.constexpr, GELU_MODE: tl.constexpr,
-    BLOCK_W: tl.constexpr, TILE_H: tl.constexpr, TILE_W: tl.constexpr, SHIFT_COLS: tl.constexpr,
-    LOOP_STAGES: tl.constexpr, BIAS_K: tl.constexpr, TF32_RNE: tl.constexpr, LOADS_FIRST: tl.constexpr = True,
+    CIN: tl.constexpr,
+    KH: tl.constexpr,
+    KW: tl.constexpr,
+    BLOCK_N: tl.constexpr,
+    DOT_K: tl.constexpr,
+    PRECISION: tl.constexpr,
+    DETERMINISTIC: tl.constexpr,
+    GELU_MODE: tl.constexpr,
+    BLOCK_W: tl.constexpr,
+    TILE_H: tl.constexpr,
+    TILE_W: tl.constexpr,
+    SHIFT_COLS: tl.constexpr,
+    LOOP_STAGES: tl.constexpr,
+    BIAS_K: tl.constexpr,
+    TF32_RNE: tl.constexpr,
+    LOADS_FIRST: tl.constexpr = True,
     HW_TRUNC: tl.constexpr = True,
 ):
     # grid = (programs per image, batch, channel blocks)
@@ -179,12 +236,13 @@ def conv2d_gelu_gap_kernel(
     n_ok = offs_n < C_OUT
     x_img = x_ptr + b.to(tl.int64) * sxb
 
-    # ---- resident weights, one [BLOCK_N, DOT_K] tile per K-chunk, in the operand dtype ---------------------------
-    # TILE_H == 1 ("flat"): K = (ky, ci, kx) flattened, ceil(KH*CIN*KW / DOT_K) chunks (72 -> 80 for DOT_K 16).
-    # TILE_H > 1 ("rows"): K per input row = (ci, kx), ceil(CIN*KW / DOT_K) chunks per row, one set per ky.
-    # wp: prepared weights [C_OUT, KH*CIN*KW + 2], natural (ci, ky, kx) order, TF32-rounded if requested, columns
-    # KT, KT+1 = bias hi / lo (see conv2d_gelu_gap_prep_kernel).  Plain loads only: any arithmetic on the tiles here
-    # would turn the MMA's A operand into a register operand re-read from smem every tile.
+    # ---- resident weights, one [BLOCK_N, DOT_K] tile per K-chunk, in the operand dtype
+    # --------------------------- TILE_H == 1 ("flat"): K = (ky, ci, kx) flattened, ceil(KH*CIN*KW / DOT_K)
+    # chunks (72 -> 80 for DOT_K 16). TILE_H > 1 ("rows"): K per input row = (ci, kx), ceil(CIN*KW / DOT_K)
+    # chunks per row, one set per ky. wp: prepared weights [C_OUT, KH*CIN*KW + 2], natural (ci, ky, kx) order,
+    # TF32-rounded if requested, columns KT, KT+1 = bias hi / lo (see conv2d_gelu_gap_prep_kernel).  Plain
+    # loads only: any arithmetic on the tiles here would turn the MMA's A operand into a register operand
+    # re-read from smem every tile.
     w_n = offs_n.to(tl.int64) * (KH * CIN * KW + 2)
     ws = ()
     if TILE_H == 1:
@@ -194,7 +252,9 @@ def conv2d_gelu_gap_kernel(
                 f_ok = f < KH * CIN * KW + 2
             else:
                 f_ok = f < KH * CIN * KW
-            ws = ws + (tl.load(wp_ptr + (w_n[:, None] + f[None, :]), mask=n_ok[:, None] & f_ok[None, :], other=0.0),)
+            ws = ws + (
+                tl.load(wp_ptr + (w_n[:, None] + f[None, :]), mask=n_ok[:, None] & f_ok[None, :], other=0.0),
+            )
     else:
         for ky in tl.static_range(KH):
             for c in tl.static_range((CIN * KW + DOT_K - 1) // DOT_K):
@@ -202,13 +262,19 @@ def conv2d_gelu_gap_kernel(
                 ci = kk // KW
                 kx = kk - ci * KW
                 f = ci * (KH * KW) + ky * KW + kx
-                ws = ws + (tl.load(wp_ptr + (w_n[:, None] + f[None, :]), mask=n_ok[:, None] & (kk < CIN * KW)[None, :],
-                                   other=0.0),)
+                ws = ws + (
+                    tl.load(
+                        wp_ptr + (w_n[:, None] + f[None, :]),
+                        mask=n_ok[:, None] & (kk < CIN * KW)[None, :],
+                        other=0.0,
+                    ),
+                )
     bias = tl.load(b_ptr + offs_n, mask=n_ok, other=0.0).to(tl.float32)
     offs_w = tl.arange(0, TILE_W)
     if SHIFT_COLS:
-        # TILE_W <= OW: the last column tile is shifted left to end at OW, so every load stays inside its row and
-        # the per-element offsets below are loop-invariant; columns the previous tile already did are masked.
+        # TILE_W <= OW: the last column tile is shifted left to end at OW, so every load stays inside its row
+        # and the per-element offsets below are loop-invariant; columns the previous tile already did are
+        # masked.
         col_off = offs_w.to(tl.int64) * sxw
     else:
         # image narrower than the tile: clamp the columns (duplicates are masked in the epilogue)
@@ -216,7 +282,7 @@ def conv2d_gelu_gap_kernel(
     part = tl.zeros([BLOCK_N], dtype=tl.float32)
     th = t_begin // n_tw
     tw = t_begin - th * n_tw
-    for t in tl.range(t_begin, t_end, num_stages=LOOP_STAGES):
+    for _t in tl.range(t_begin, t_end, num_stages=LOOP_STAGES):
         oh0 = th * TILE_H
         if SHIFT_COLS:
             ow0 = tl.minimum(tw * TILE_W, OW - TILE_W)
@@ -229,9 +295,11 @@ def conv2d_gelu_gap_kernel(
         tile_ptr = x_img + ow0.to(tl.int64) * sxw
 
         accs = ()
-        for i in tl.static_range(TILE_H):
+        for _i in tl.static_range(TILE_H):
             if BIAS_K:
-                accs = accs + (tl.zeros([BLOCK_N, TILE_W], dtype=tl.float32),)  # first MMA overwrites (no MOVs)
+                accs = accs + (
+                    tl.zeros([BLOCK_N, TILE_W], dtype=tl.float32),
+                )  # first MMA overwrites (no MOVs)
             else:
                 accs = accs + (tl.zeros([BLOCK_N, TILE_W], dtype=tl.float32) + bias[:, None],)
 
@@ -256,8 +324,11 @@ def conv2d_gelu_gap_kernel(
                         pad = tl.where((f == KH * CIN * KW) | (f == KH * CIN * KW + 1), 1.0, 0.0)
                     else:
                         pad = tl.zeros([DOT_K], dtype=tl.float32)
-                    xt = tl.load(row_ptr + (k_off[:, None] + col_off[None, :]), mask=f_ok[:, None],
-                                 other=pad[:, None].to(x_ptr.dtype.element_ty))
+                    xt = tl.load(
+                        row_ptr + (k_off[:, None] + col_off[None, :]),
+                        mask=f_ok[:, None],
+                        other=pad[:, None].to(x_ptr.dtype.element_ty),
+                    )
                 if TF32_RNE:
                     xt = _round_tf32(xt, HW_TRUNC)
                 if LOADS_FIRST:
@@ -269,8 +340,8 @@ def conv2d_gelu_gap_kernel(
                     acc = tl.dot(ws[c], xs[c], acc, input_precision=PRECISION)
             accs = (acc,)
         else:
-            # rows: walk the TILE_H + KH - 1 input rows; each slab is loaded once (all loads first, so they are in
-            # flight together) and feeds every (output row, ky) that uses it
+            # rows: walk the TILE_H + KH - 1 input rows; each slab is loaded once (all loads first, so they
+            # are in flight together) and feeds every (output row, ky) that uses it
             xs = ()
             for r in tl.static_range(TILE_H + KH - 1):
                 ih = tl.minimum(oh0 + r, H - 1)  # rows past the image only feed output rows that are masked
@@ -285,7 +356,9 @@ def conv2d_gelu_gap_kernel(
                     else:
                         k_ok = kk < CIN * KW
                         k_off = tl.where(k_ok, k_off, 0)
-                        xt = tl.load(row_ptr + (k_off[:, None] + col_off[None, :]), mask=k_ok[:, None], other=0.0)
+                        xt = tl.load(
+                            row_ptr + (k_off[:, None] + col_off[None, :]), mask=k_ok[:, None], other=0.0
+                        )
                     if TF32_RNE:
                         xt = _round_tf32(xt, HW_TRUNC)
                     xs = xs + (xt,)
@@ -295,13 +368,20 @@ def conv2d_gelu_gap_kernel(
                     new_accs = ()
                     for i in tl.static_range(TILE_H):
                         if r - i >= 0 and r - i < KH:
-                            new_accs = new_accs + (tl.dot(ws[(r - i) * ((CIN * KW + DOT_K - 1) // DOT_K) + c], xt, accs[i],
-                                                          input_precision=PRECISION),)
+                            new_accs = new_accs + (
+                                tl.dot(
+                                    ws[(r - i) * ((CIN * KW + DOT_K - 1) // DOT_K) + c],
+                                    xt,
+                                    accs[i],
+                                    input_precision=PRECISION,
+                                ),
+                            )
                         else:
                             new_accs = new_accs + (accs[i],)
                     accs = new_accs
 
-        # ---- epilogue: GELU + masked sum over the tile's pixels -----------------------------------------------
+        # ---- epilogue: GELU + masked sum over the tile's pixels
+        # -----------------------------------------------
         for i in tl.static_range(TILE_H):
             v = _gelu(accs[i], GELU_MODE)
             if oh0 + i < OH:
@@ -326,12 +406,25 @@ def conv2d_gelu_gap_kernel(
 
 
 @triton.jit
-def conv2d_gelu_gap_prep_kernel(w_ptr, b_ptr, wp_ptr, C_OUT, swo, swi, swh, sww,
-                                KH: tl.constexpr, CIN: tl.constexpr, KW: tl.constexpr, ROUND: tl.constexpr,
-                                BLOCK: tl.constexpr):
+def conv2d_gelu_gap_prep_kernel(
+    w_ptr,
+    b_ptr,
+    wp_ptr,
+    C_OUT,
+    swo,
+    swi,
+    swh,
+    sww,
+    KH: tl.constexpr,
+    CIN: tl.constexpr,
+    KW: tl.constexpr,
+    ROUND: tl.constexpr,
+    BLOCK: tl.constexpr,
+):
     """wp[n, :] = (w[n, ci, ky, kx] for (ci, ky, kx) in natural order) ++ (bias hi, bias lo), in wp's dtype.
 
-    Any weight strides.  ROUND: fp32 -> nearest TF32 (the tensor core would otherwise truncate).  bias hi = bias
+    Any weight strides.  ROUND: fp32 -> nearest TF32 (the tensor core would otherwise truncate).  bias hi =
+    bias
     with the low 13 mantissa bits cleared (exact in TF32), lo = bias - hi (TF32 error ~2^-20 |bias|)."""
     n = tl.program_id(0)
     f = tl.program_id(1) * BLOCK + tl.arange(0, BLOCK)
@@ -346,7 +439,11 @@ def conv2d_gelu_gap_prep_kernel(w_ptr, b_ptr, wp_ptr, C_OUT, swo, swi, swh, sww,
     if ROUND:
         w = _round_tf32(w)
     v = tl.where(f == KH * CIN * KW, b_hi, tl.where(f == KH * CIN * KW + 1, bb - b_hi, w))
-    tl.store(wp_ptr + n.to(tl.int64) * (KH * CIN * KW + 2) + f, v.to(wp_ptr.dtype.element_ty), mask=f < KH * CIN * KW + 2)
+    tl.store(
+        wp_ptr + n.to(tl.int64) * (KH * CIN * KW + 2) + f,
+        v.to(wp_ptr.dtype.element_ty),
+        mask=f < KH * CIN * KW + 2,
+    )
 
 
 @triton.jit
@@ -362,7 +459,7 @@ def conv2d_gelu_gap_finalize_kernel(part_ptr, out_ptr, n_prog, C_OUT, BLOCK_C: t
     tl.store(out_ptr + b.to(tl.int64) * C_OUT + offs, acc.to(out_ptr.dtype.element_ty), mask=ok)
 
 
-# ----------------------------------------------------------------------------------------------------------------
+# ------------------------------------------------------------------------------------------------------------
 _SUPPORTED_DTYPES = (torch.float32, torch.float16, torch.bfloat16)
 _PRECISIONS = ("tf32", "ieee", "tf32x3")
 _INT32_MAX = 2**31 - 1
@@ -370,16 +467,18 @@ _INT32_MAX = 2**31 - 1
 
 def _interpreting():
     import os
+
     return os.environ.get("TRITON_INTERPRET", "0") not in ("", "0")
 
 
 def _dot_k(dtype):
-    """K of one tl.dot chunk: 16, or 8 for fp32 where this Triton allows K=8 dots (newer releases; 3.6 needs 16)."""
+    """K of one tl.dot chunk: 16, or 8 for fp32 where this Triton allows K=8 dots (3.6 needs 16)."""
     if dtype != torch.float32 or _interpreting():
         return 16
     try:
         from triton.backends.compiler import GPUTarget
         from triton.backends.nvidia.compiler import min_dot_size
+
         return 8 if min_dot_size(GPUTarget("cuda", 90, 32))(tl.float32, tl.float32)[2] <= 8 else 16
     except Exception:
         return 16
@@ -394,29 +493,39 @@ def _num_sms(device):
 def _prepare(x, weight, bias, input_precision, programs_per_image=None):
     """Validate the inputs; return (shape info, kernel arguments, constexprs) shared by every launch path."""
     if not isinstance(x, torch.Tensor) or not isinstance(weight, torch.Tensor):
-        raise TypeError(f"x and weight must be torch.Tensor, got x={type(x).__name__!r}, "
-                        f"weight={type(weight).__name__!r}")
+        raise TypeError(
+            f"x and weight must be torch.Tensor, got x={type(x).__name__!r}, weight={type(weight).__name__!r}"
+        )
     if x.dim() != 4:
         raise ValueError(f"x must be 4-D [batch, in_channels, H, W]; got x.shape={tuple(x.shape)!r}")
     if weight.dim() != 4:
-        raise ValueError(f"weight must be 4-D [out_channels, in_channels, kh, kw]; "
-                         f"got weight.shape={tuple(weight.shape)!r}")
+        raise ValueError(
+            f"weight must be 4-D [out_channels, in_channels, kh, kw]; "
+            f"got weight.shape={tuple(weight.shape)!r}"
+        )
     B, CIN, H, W = x.shape
     COUT, CIN_W, KH, KW = weight.shape
     if CIN_W != CIN:
-        raise ValueError(f"weight in_channels={CIN_W!r} does not match x in_channels={CIN!r}; "
-                         f"weight must be [out_channels, {CIN}, kh, kw] (groups=1 only)")
+        raise ValueError(
+            f"weight in_channels={CIN_W!r} does not match x in_channels={CIN!r}; "
+            f"weight must be [out_channels, {CIN}, kh, kw] (groups=1 only)"
+        )
     if CIN < 1 or KH < 1 or KW < 1:
         raise ValueError(f"in_channels={CIN!r}, kh={KH!r}, kw={KW!r} must all be >= 1")
     if H < KH:
-        raise ValueError(f"H={H!r} < kh={KH!r}: a valid (unpadded, stride-1) convolution needs H >= kh; "
-                         f"pad the input or use a smaller kernel")
+        raise ValueError(
+            f"H={H!r} < kh={KH!r}: a valid (unpadded, stride-1) convolution needs H >= kh; "
+            f"pad the input or use a smaller kernel"
+        )
     if W < KW:
-        raise ValueError(f"W={W!r} < kw={KW!r}: a valid (unpadded, stride-1) convolution needs W >= kw; "
-                         f"pad the input or use a smaller kernel")
+        raise ValueError(
+            f"W={W!r} < kw={KW!r}: a valid (unpadded, stride-1) convolution needs W >= kw; "
+            f"pad the input or use a smaller kernel"
+        )
     if x.dtype not in _SUPPORTED_DTYPES:
-        raise ValueError(f"x.dtype={x.dtype!r} is not supported; use torch.float32, torch.float16 or "
-                         f"torch.bfloat16")
+        raise ValueError(
+            f"x.dtype={x.dtype!r} is not supported; use torch.float32, torch.float16 or torch.bfloat16"
+        )
     if weight.dtype not in _SUPPORTED_DTYPES:
         raise ValueError(f"weight.dtype={weight.dtype!r} is not supported; use float32, float16 or bfloat16")
     if input_precision not in _PRECISIONS:
@@ -427,9 +536,11 @@ def _prepare(x, weight, bias, input_precision, programs_per_image=None):
     if bias is not None and bias.dtype not in _SUPPORTED_DTYPES:
         raise ValueError(f"bias.dtype={bias.dtype!r} is not supported; use float32, float16 or bfloat16")
     if weight.device != x.device or (bias is not None and bias.device != x.device):
-        raise ValueError(f"x, weight and bias must be on one device; got x.device={x.device!r}, "
-                         f"weight.device={weight.device!r}, bias.device="
-                         f"{(bias.device if bias is not None else None)!r}")
+        raise ValueError(
+            f"x, weight and bias must be on one device; got x.device={x.device!r}, "
+            f"weight.device={weight.device!r}, bias.device="
+            f"{(bias.device if bias is not None else None)!r}"
+        )
     if x.device.type != "cuda" and not _interpreting():
         raise ValueError(f"x.device={x.device!r}: a CUDA tensor is required (or TRITON_INTERPRET=1 for CPU)")
     if bias is None:
@@ -441,7 +552,9 @@ def _prepare(x, weight, bias, input_precision, programs_per_image=None):
     dot_k = _dot_k(x.dtype)
     if programs_per_image is None:
         # enough programs for ~32 per SM (load balance), each walking a run of tiles of one image
-        programs_per_image = 2 if _interpreting() else triton.cdiv(32 * _num_sms(x.device), max(1, B * n_cblk))
+        programs_per_image = (
+            2 if _interpreting() else triton.cdiv(32 * _num_sms(x.device), max(1, B * n_cblk))
+        )
     P = max(1, int(programs_per_image))
     info = dict(B=B, COUT=COUT, OH=OH, OW=OW, P=P, grid=(P, B, n_cblk))
     # one tiny launch: weights re-laid out [COUT, K + 2] (+ bias hi/lo), TF32-rounded for the tf32 path
@@ -450,13 +563,20 @@ def _prepare(x, weight, bias, input_precision, programs_per_image=None):
     wp = torch.empty((COUT, KT + 2), device=x.device, dtype=x.dtype)
     PB = min(1024, triton.next_power_of_2(KT + 2))
     if COUT > 0:
-        conv2d_gelu_gap_prep_kernel[(COUT, triton.cdiv(KT + 2, PB))](weight, bias, wp, COUT, *weight.stride(),
-                                                                      KH=KH, CIN=CIN, KW=KW, ROUND=tf32_round,
-                                                                      BLOCK=PB)
+        conv2d_gelu_gap_prep_kernel[(COUT, triton.cdiv(KT + 2, PB))](
+            weight, bias, wp, COUT, *weight.stride(), KH=KH, CIN=CIN, KW=KW, ROUND=tf32_round, BLOCK=PB
+        )
     args = [x, wp, bias, None, COUT, H, OH, OW, *x.stride(), 1.0 / (OH * OW)]
-    constexprs = dict(CIN=CIN, KH=KH, KW=KW, BLOCK_N=BLOCK_N, DOT_K=dot_k, TF32_RNE=tf32_round,
-                      HW_TRUNC=not _interpreting(),  # the interpreter's dots are exact: round fully there
-                      PRECISION=input_precision if x.dtype == torch.float32 else "ieee")
+    constexprs = dict(
+        CIN=CIN,
+        KH=KH,
+        KW=KW,
+        BLOCK_N=BLOCK_N,
+        DOT_K=dot_k,
+        TF32_RNE=tf32_round,
+        HW_TRUNC=not _interpreting(),  # the interpreter's dots are exact: round fully there
+        PRECISION=input_precision if x.dtype == torch.float32 else "ieee",
+    )
     return info, args, constexprs
 
 
@@ -485,7 +605,8 @@ def conv2d_gelu_gap(x, weight, bias, *, input_precision="tf32", deterministic=Fa
     (contiguous and channels_last included; handled through the strides); ``weight``: [Cout, Cin, kh, kw];
     ``bias``: [Cout] or None.  fp32 inputs use ``tl.dot`` with ``input_precision`` ("tf32" default, "ieee",
     "tf32x3"); fp16/bf16 inputs use fp16/bf16 tensor-core operands; accumulation is always fp32.
-    ``deterministic=True``: fixed-order reduction of per-program partials (bitwise reproducible) instead of atomics.
+    ``deterministic=True``: fixed-order reduction of per-program partials (bitwise reproducible) instead of
+    atomics.
     """
     info, args, constexprs = _prepare(x, weight, bias, input_precision)
     if info["B"] == 0 or info["COUT"] == 0:
@@ -496,12 +617,19 @@ def conv2d_gelu_gap(x, weight, bias, *, input_precision="tf32", deterministic=Fa
 class ModelNew(nn.Module):
     """Drop-in for KernelBench's Model: Conv2d -> GELU -> adaptive_avg_pool2d(1) -> squeeze, fused."""
 
-    def __init__(self, in_channels, out_channels, kernel_size, *, input_precision="tf32", deterministic=False):
+    def __init__(
+        self, in_channels, out_channels, kernel_size, *, input_precision="tf32", deterministic=False
+    ):
         super().__init__()
         self.conv = nn.Conv2d(in_channels, out_channels, kernel_size)
         self.input_precision = input_precision
         self.deterministic = deterministic
 
     def forward(self, x):
-        return conv2d_gelu_gap(x, self.conv.weight, self.conv.bias, input_precision=self.input_precision,
-                               deterministic=self.deterministic)
+        return conv2d_gelu_gap(
+            x,
+            self.conv.weight,
+            self.conv.bias,
+            input_precision=self.input_precision,
+            deterministic=self.deterministic,
+        )
