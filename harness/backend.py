@@ -198,7 +198,8 @@ def _patch_interpreter() -> None:
 
 _UNSUPPORTED_MARKERS = (
     ("inline_asm not supported in interpreter", "tl.inline_asm_elementwise is not supported by the Triton interpreter"),
-    ("extern_elementwise not supported in interpreter", "extern (libdevice) calls are not supported by the Triton interpreter"),
+    ("extern_elementwise not supported in interpreter",
+     "extern (libdevice) calls are not supported by the Triton interpreter"),
 )
 
 

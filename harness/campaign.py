@@ -26,7 +26,7 @@ from .precision import AUTO_ORDER
 from .runner import Failure, run_example
 
 try:
-    BaseExceptionGroup
+    BaseExceptionGroup  # noqa: B018 - a builtin from Python 3.11
 except NameError:  # Python 3.10: Hypothesis depends on the backport there
     from exceptiongroup import BaseExceptionGroup
 

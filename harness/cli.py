@@ -94,8 +94,8 @@ def main(argv: list[str] | None = None) -> int:
 
 def _dispatch(parser, args) -> int:
     from . import problems, report
-    from .candidates import CandidateError, load
     from .campaign import preflight
+    from .candidates import CandidateError, load
 
     if args.command == "list":
         from kernels import all_kernels

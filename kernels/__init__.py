@@ -4,7 +4,7 @@ from harness import backend as _backend
 
 _backend.select()  # before any kernel module imports triton: interpreter on machines without a GPU
 
-from .registry import KernelRecord, all_kernels, get, register
+from .registry import KernelRecord, all_kernels, get, register  # noqa: E402
 
 register(KernelRecord(
     name="conv2d_gelu_gap.twopass",

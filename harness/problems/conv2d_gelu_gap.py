@@ -9,8 +9,9 @@ candidate's exact inputs and parameters, so the only errors left are the candida
    ``|dv| <= ((1+u_op)^2 - 1)(1 + g) m + g (m + |bias|) + (K+2) tiny`` with ``g = gamma_{K+1}`` (one ulp
    per addition when the dot runs on tensor cores, whose accumulator truncates, see harness.precision),
    ``m = conv(|x|, |w|)`` the magnitude of the products (the second float64 pass; the bias is added, not
-   multiplied, so it only carries accumulation error) and the last term for subnormals flushed to zero. Worst case, any summation order: no sqrt(K) averaging,
-   which would be wrong for Triton's biased TF32 truncation anyway.
+   multiplied, so it only carries accumulation error) and the last term for subnormals flushed to zero.
+   Worst case, any summation order: no sqrt(K) averaging, which would be wrong for Triton's biased TF32
+   truncation anyway.
 2. **GELU.** Lipschitz: ``|GELU'(v)| <= 1.129`` (its maximum, at v = sqrt(2)), so the dot error grows by at
    most 1.13. Evaluating ``0.5 v (1 + erf(v / sqrt 2))`` in fp32 adds ``4 u (|g| + |v|)``: a few roundings
    of the result, plus erf's absolute error (<= 2 ulp of 1) scaled by ``0.5 |v|`` where ``1 + erf`` cancels.
@@ -26,8 +27,7 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 from ..example import Example
-from ..precision import (DTYPES, FP32_TINY, U_ACC, accumulation_roundoff, gamma, operand_roundoff,
-                         output_roundoff)
+from ..precision import DTYPES, FP32_TINY, U_ACC, accumulation_roundoff, gamma, operand_roundoff, output_roundoff
 from . import Problem, register
 
 GELU_LIPSCHITZ = 1.129
