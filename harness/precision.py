@@ -47,7 +47,7 @@ CONTRACTS: dict[str, Contract] = {
 }
 
 #: Contracts ``--precision auto`` tries, strictest first.
-AUTO_ORDER = ("ieee", "tf32")
+AUTO_ORDER = ("ieee", "tf32-rn", "tf32")
 
 #: Mantissa bits and unit roundoff of the storage dtypes the harness draws.
 DTYPES: dict[str, tuple[torch.dtype, int, float]] = {

@@ -25,4 +25,31 @@ register(KernelRecord(
     description="the two-kernel version with an IEEE fp32 dot",
 ))
 
+register(KernelRecord(
+    name="conv2d_gelu_gap.fused",
+    problem="conv2d_gelu_gap",
+    module="kernels.conv2d_gelu_gap_fused",
+    precision="tf32-rn",
+    kwargs={"input_precision": "tf32", "deterministic": False},
+    description="one kernel: implicit-GEMM conv + bias + GELU + spatial mean, TF32 operands rounded to "
+                "nearest, atomics into the [batch, C_out] result (the fast default)",
+))
+register(KernelRecord(
+    name="conv2d_gelu_gap.fused-deterministic",
+    problem="conv2d_gelu_gap",
+    module="kernels.conv2d_gelu_gap_fused",
+    precision="tf32-rn",
+    kwargs={"input_precision": "tf32", "deterministic": True},
+    deterministic=True,
+    description="the fused kernel with per-program partials summed in a fixed order (bitwise reproducible)",
+))
+register(KernelRecord(
+    name="conv2d_gelu_gap.fused-ieee",
+    problem="conv2d_gelu_gap",
+    module="kernels.conv2d_gelu_gap_fused",
+    precision="ieee",
+    kwargs={"input_precision": "ieee", "deterministic": False},
+    description="the fused kernel with an IEEE fp32 dot",
+))
+
 __all__ = ["KernelRecord", "all_kernels", "get", "register"]
