@@ -38,7 +38,7 @@ def test_tf32_kernel_claiming_ieee_is_rejected_with_precision_contract():
 def test_auto_precision_reports_the_contract_the_errors_fit():
     result = run(candidates.load("conv2d_gelu_gap.twopass", precision=None), precision="auto", max_examples=15,
                  strategy_options=dict(dtypes=("float32",)))
-    assert result.verdict == "pass" and result.consistent_with == ["tf32"]
+    assert result.verdict == "pass" and "tf32" in result.consistent_with and "ieee" not in result.consistent_with
     result = run(candidates.load("conv2d_gelu_gap.twopass-ieee"), precision="auto", max_examples=10,
                  strategy_options=dict(dtypes=("float32",)))
     assert result.consistent_with == ["ieee", "tf32-rn", "tf32"]

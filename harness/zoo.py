@@ -1,0 +1,98 @@
+"""The bug zoo: KernelBench-format candidates with a known bug (or none), each headed by
+
+    # fusefuzz-zoo: <one-line description>
+    # expect: <failure kind, or pass>
+
+:func:`members` reads them; :func:`judge_member` runs one under a profile and says whether the harness
+reported the expected kind. Used by the kill-rate test and by ``docs/oracle.md``'s generator.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import time
+from dataclasses import dataclass
+
+from . import kinds
+
+ZOO_DIR = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "tests", "zoo")
+#: kinds only the isolated runner can report (a crash kills the process, a hang never returns)
+NEEDS_ISOLATION = frozenset({kinds.CRASH, kinds.TIMEOUT})
+
+
+@dataclass(frozen=True)
+class Member:
+    path: str
+    description: str
+    expect: str
+
+    @property
+    def name(self) -> str:
+        return os.path.splitext(os.path.basename(self.path))[0]
+
+    @property
+    def is_control(self) -> bool:
+        return self.expect == "pass"
+
+
+def members(directory: str = ZOO_DIR) -> list[Member]:
+    out = []
+    for fname in sorted(os.listdir(directory)):
+        if not fname.endswith(".py") or fname.startswith("_"):
+            continue
+        path = os.path.join(directory, fname)
+        with open(path, encoding="utf-8") as f:
+            head = [f.readline() for _ in range(3)]
+        m1 = re.match(r"#\s*fusefuzz-zoo:\s*(.+)", head[0])
+        m2 = re.match(r"#\s*expect:\s*(\S+)", head[1])
+        if not (m1 and m2):
+            raise ValueError(f"zoo file {path!r} lacks the '# fusefuzz-zoo:' / '# expect:' header lines")
+        expect = m2.group(1)
+        if expect != "pass" and expect not in kinds.FAILURE_KINDS:
+            raise ValueError(f"zoo file {path!r}: expect={expect!r} is not a failure kind or 'pass'")
+        out.append(Member(path, m1.group(1).strip(), expect))
+    return out
+
+
+@dataclass
+class Verdict:
+    member: Member
+    verdict: str
+    kinds: list
+    examples_run: int
+    seconds: float
+    first_failure_example: str | None
+    message: str
+    examples_to_first_failure: int | None = None
+    seconds_to_first_failure: float | None = None
+
+    @property
+    def correct(self) -> bool:
+        if self.member.is_control:
+            return self.verdict in ("pass", "unsupported") and not self.kinds
+        return self.member.expect in self.kinds
+
+
+def judge_member(member: Member, *, profile: str = "ci", max_examples: int | None = None, seed: int = 0,
+                 isolate: bool = False, **campaign_kwargs) -> Verdict:
+    from . import campaign, candidates, problems
+
+    problem = problems.get("conv2d_gelu_gap")
+    candidate = candidates.load(member.path)
+    start = time.perf_counter()
+    first_seen: dict = {}
+
+    def on_example(result, outcome):
+        if not first_seen and outcome is not None and outcome.failures:
+            first_seen.update(examples=result.examples_run, seconds=time.perf_counter() - start)
+
+    kwargs = dict(profile=profile, max_examples=max_examples, seed=seed, on_example=on_example, **campaign_kwargs)
+    if isolate:
+        kwargs["isolate"] = True
+    result = campaign.run_campaign(problem, candidate, **kwargs)
+    found = [f.kind for f in result.failures]
+    first = result.failures[0] if result.failures else None
+    return Verdict(member, result.verdict, found, result.examples_run, time.perf_counter() - start,
+                   first.example.describe() if first else None, first.summary if first else "",
+                   first_seen.get("examples"), first_seen.get("seconds"))
