@@ -363,12 +363,14 @@ def _run_example(problem, candidate, example, policy, precision, device, checks,
                 if used:
                     fail(kinds.TORCH_FALLBACK, f"{what} called PyTorch's own {', '.join(used)} (aten ops of the "
                          "reference's work; declare FUSEFUZZ_ALLOWED_OPS if intended)", config, **details)
-                if watch.launches == 0:
-                    fail(kinds.TORCH_FALLBACK, f"{what} launched no Triton kernel", config, **details)
-            return out
+                launches.append(watch.launches)
+            # the value at return time (after a device-wide sync) is what a caller gets: later calls must not
+            # change it behind our back (lazy outputs, deferred launches)
+            return out.detach().clone()
 
         # the interpreter evaluates kernels with numpy: overflow warnings are the candidate's business,
         # judged from its output, not noise for the report
+        launches: list[int] = []
         with pinned(assignment), np.errstate(all="ignore"):
             out = call(inputs)
             outcome.configs_run += 1
@@ -378,11 +380,16 @@ def _run_example(problem, candidate, example, policy, precision, device, checks,
                 again = call(inputs, poison=SECOND_POISON, what="a second call on the same inputs")
                 if not _bitwise_equal(out, again):
                     unwritten = (torch.isnan(out) & (again == SECOND_POISON)).sum().item()
-                    if unwritten or bool((torch.isnan(out) != torch.isnan(again)).any()):
+                    if unwritten:
                         fail(kinds.UNINITIALIZED_OUTPUT,
-                             f"the output depends on the contents of fresh allocations: with them NaN-filled "
-                             f"{int(torch.isnan(out).sum())} outputs are NaN, filled with {SECOND_POISON} "
-                             f"{int(unwritten)} outputs are exactly that value (memory never written)",
+                             f"{int(unwritten)} of {out.numel()} outputs were never written: NaN when fresh "
+                             f"allocations are NaN-filled, exactly {SECOND_POISON} when they are filled with that",
+                             config, **details)
+                    if bool((torch.isnan(out) != torch.isnan(again)).any()):
+                        n = int((torch.isnan(out) != torch.isnan(again)).sum())
+                        fail(kinds.NONDETERMINISTIC,
+                             f"the result depends on the contents of fresh allocations (uninitialised scratch): "
+                             f"{n} outputs are NaN with NaN-filled memory and finite with {SECOND_POISON}-filled",
                              config, **details)
                     if candidate.deterministic:
                         n = int((out != again).sum())
@@ -401,6 +408,9 @@ def _run_example(problem, candidate, example, policy, precision, device, checks,
             if failure:
                 failure.details.update(details)
                 raise _Stop(failure)
+            if launches and launches[0] == 0:
+                fail(kinds.TORCH_FALLBACK, "forward launched no Triton kernel (the result came from elsewhere)",
+                     config, **details)
             if first and "batch" in checks and example["batch"] >= 2:
                 _check_batch(call, inputs, out, ctx, example, policy, precision, candidate, fail, config, details)
             if first and "freshness" in checks:

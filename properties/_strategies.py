@@ -10,6 +10,10 @@ from harness.example import DISTRIBUTIONS, LAYOUTS, Example
 from harness.precision import DTYPES
 
 
+#: tile sizes +- 1 (kernels tile channels and pixels by powers of two)
+_TILE_EDGES = (1, 2, 3, 4, 5, 7, 8, 9, 15, 16, 17, 31, 32, 33, 63, 64, 65, 95, 96, 127, 128, 129)
+
+
 def _check_range(name: str, value: int, low: int) -> None:
     if not isinstance(value, int) or value < low:
         raise ValueError(f"{name}={value!r} must be an integer >= {low}; pass a larger bound")
@@ -61,6 +65,7 @@ def conv2d_examples(
     rectangular_kernels: bool = False,
     max_macs: int | None = None,
     max_outputs: int | None = None,
+    tile_edges: bool = True,
 ):
     """Examples for conv2d_gelu_gap: every size shrinks toward 1, H and W toward the kernel size
     (1x1 outputs, where pooling hides nothing).
@@ -69,6 +74,9 @@ def conv2d_examples(
     an order where each bound depends only on earlier draws, so shrinking an early size only widens the
     later ones and never invalidates an example. ``max_outputs`` caps batch x out_channels (kernels
     with one program per output run that many programs; the interpreter pays per program).
+
+    ``tile_edges`` reaches degenerate sizes on purpose: out_channels and output heights/widths are often
+    drawn from tile sizes +- 1 (15, 16, 17, 31, 32, 33, ...), so tails and exact multiples both occur.
     """
     for name, value in (("max_batch", max_batch), ("max_in_channels", max_in_channels),
                         ("max_out_channels", max_out_channels), ("max_kernel_size", max_kernel_size)):
@@ -84,19 +92,27 @@ def conv2d_examples(
     regimes = value_regimes(distributions=distributions)
     budget = math.inf if max_macs is None else max_macs
 
+    def sized(low, high, *, offset=0):
+        """An integer in [low, high], often a tile size +- 1 (shifted by ``offset``)."""
+        plain = st.integers(low, high)
+        if not tile_edges:
+            return plain
+        edges = sorted({e - offset for e in _TILE_EDGES if low <= e - offset <= high})
+        return st.one_of(plain, st.sampled_from(edges)) if edges else plain
+
     @st.composite
     def examples(draw):
         kh = draw(st.integers(1, max_kernel_size))
         kw = draw(st.integers(1, max_kernel_size)) if rectangular_kernels else kh
         c_in = draw(st.integers(1, max(1, min(max_in_channels, budget // (kh * kw)))))
         per_pixel = c_in * kh * kw
-        c_out = draw(st.integers(1, max(1, min(max_out_channels, budget // per_pixel, out_budget))))
+        c_out = draw(sized(1, max(1, min(max_out_channels, budget // per_pixel, out_budget))))
         per_pixel *= c_out
         batch = draw(st.integers(1, max(1, min(max_batch, budget // per_pixel, out_budget // c_out))))
         per_row = per_pixel * batch
-        extra_h = draw(st.integers(0, max(0, min(max_extra, budget // per_row - 1))))
+        extra_h = draw(sized(0, max(0, min(max_extra, budget // per_row - 1)), offset=1))
         per_col = per_row * (extra_h + 1)
-        extra_w = draw(st.integers(0, max(0, min(max_extra, budget // per_col - 1))))
+        extra_w = draw(sized(0, max(0, min(max_extra, budget // per_col - 1)), offset=1))
         dtype = draw(st.sampled_from(dtypes))
         layout = draw(st.sampled_from(layouts))
         dist, scale = draw(regimes)

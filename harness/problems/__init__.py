@@ -39,6 +39,8 @@ class Problem:
     varies: str = ""
     #: aten ops that are the reference's own work: calling them from a candidate is a fallback.
     reference_ops: frozenset[str] = field(default_factory=frozenset)
+    #: degenerate examples every campaign runs first, on purpose (1x1 outputs, tile +- 1 sizes, batch > 2)
+    explicit: tuple = ()
     flops: Callable[[Example], float] | None = None
     min_bytes: Callable[[Example], float] | None = None
 

@@ -149,6 +149,20 @@ HEADLINE = Example(
     dtype="float32", layout="contiguous", distribution="rand", scale=1.0, seed=0,
 )
 
+def _ex(b, ci, co, h, w, k, dtype="float32", layout="contiguous", dist="randn", seed=1):
+    return Example(sizes=dict(batch=b, in_channels=ci, out_channels=co, height=h, width=w, kernel_size=k),
+                   dtype=dtype, layout=layout, distribution=dist, scale=1.0, seed=seed)
+
+
+#: reached on purpose, each within the interpreter's per-example budget
+EXPLICIT = (
+    _ex(1, 1, 1, 1, 1, 1, dist="rand"),  # the smallest problem: a 1x1 output, pooling hides nothing
+    _ex(3, 2, 65, 3, 3, 3),  # 1x1 outputs, out_channels one past a 64 tile, odd batch
+    _ex(4, 3, 17, 17, 17, 1),  # 289 output pixels (tile sizes +- 1), batch 4 so a split changes its size
+    _ex(2, 5, 33, 9, 7, 3, dtype="float16", layout="channels_last"),  # rectangular output, 33 channels
+    _ex(2, 4, 16, 6, 5, 2, dtype="bfloat16", layout="strided"),  # exact tile multiple, strided bf16
+)
+
 PROBLEM = register(Problem(
     name="conv2d_gelu_gap",
     description="KernelBench L2 #67: Conv2d(bias, stride 1, valid) -> exact GELU -> global average pool",
@@ -161,6 +175,7 @@ PROBLEM = register(Problem(
     bound=bound,
     strategy=_strategy,
     headline=HEADLINE,
+    explicit=EXPLICIT,
     varies=("batch 1-8, in_channels 1-64, out_channels 1-96, kernel_size 1-7, height/width = kernel + 0..48; "
             "dtype fp32/fp16/bf16; layout contiguous/channels_last/strided; values rand/randn/randn*scale "
             "(scale log-uniform in [1e-3, 1e3])"),
