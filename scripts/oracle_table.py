@@ -157,6 +157,53 @@ def render(paths) -> str:
     return "\n".join(lines) + "\n"
 
 
+def _per_member_processes(args) -> dict:
+    import subprocess
+    import tempfile
+
+    from harness import zoo
+
+    rows, env = {}, None
+    for m in zoo.members():
+        if args.only and m.name not in args.only:
+            continue
+        with tempfile.TemporaryDirectory() as tmp:
+            out = os.path.join(tmp, "row.json")
+            cmd = [sys.executable, os.path.abspath(__file__), args.mode, "--only", m.name, "--out", out,
+                   "--profile", args.profile, "--seed", str(args.seed)]
+            if args.max_examples:
+                cmd += ["--max-examples", str(args.max_examples)]
+            start = time.perf_counter()
+            try:
+                proc = subprocess.run(cmd, capture_output=True, text=True, timeout=args.isolate_members)
+                rc, tail = proc.returncode, (proc.stderr or "").strip().splitlines()[-1:] or [""]
+            except subprocess.TimeoutExpired:
+                rc, tail = "timeout", [f"killed after {args.isolate_members:g} s"]
+            seconds = round(time.perf_counter() - start, 1)
+            if rc == 0 and os.path.exists(out):
+                data = json.load(open(out, encoding="utf-8"))
+                env = data["env"]
+                rows.update(data["rows"])
+            else:
+                what = "hung" if rc == "timeout" else f"died (exit {rc})"
+                if args.mode == "kernelbench":
+                    rows[m.name] = {"expect": m.expect, "allclose_1e-2": f"REJECT ({what})",
+                                    "allclose_1e-4": f"REJECT ({what})", "error": tail[0][:160]}
+                else:
+                    rows[m.name] = {"expect": m.expect, "verdict": f"no verdict: the harness process {what}",
+                                    "kinds": [], "correct": None, "seconds": seconds, "error": tail[0][:160]}
+            print(m.name, rows[m.name], flush=True)
+    if env is None:
+        from harness import backend
+
+        backend.select()
+        env = _env()
+    out = {"kind": args.mode, "env": env, "rows": rows}
+    if args.mode == "fusefuzz":
+        out["profile"] = args.profile
+    return out
+
+
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("mode", choices=("kernelbench", "fusefuzz", "render"))
@@ -166,9 +213,19 @@ def main() -> None:
     p.add_argument("--max-examples", type=int, default=None)
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--only", action="append", default=None)
+    p.add_argument("--isolate-members", type=float, default=None, metavar="SECONDS",
+                   help="run each member in its own process with this time limit (crashes and hangs of the "
+                        "member then cost one row, not the run)")
     args = p.parse_args()
     if args.mode == "render":
         sys.stdout.write(render(args.paths))
+        return
+    if args.isolate_members:
+        data = _per_member_processes(args)
+        if args.out:
+            os.makedirs(os.path.dirname(os.path.abspath(args.out)), exist_ok=True)
+            with open(args.out, "w", encoding="utf-8") as f:
+                json.dump(data, f, indent=1)
         return
     from harness import backend
 
