@@ -15,7 +15,7 @@ import time
 from collections import Counter
 from dataclasses import dataclass, field
 
-from hypothesis import given
+from hypothesis import given, reject
 from hypothesis import seed as hypothesis_seed
 
 from . import backend, kinds, profiles
@@ -72,6 +72,8 @@ class CampaignResult:
     ratios: dict = field(default_factory=dict)
     error: str | None = None
     seconds: float = 0.0
+    #: worker statistics when examples ran isolated (harness.isolation.IsolatedRunner.summary)
+    isolation: dict | None = None
 
     @property
     def consistent_with(self) -> list[str]:
@@ -98,6 +100,7 @@ class CampaignResult:
             "configs": self.configs,
             "error": self.error,
             "seconds": round(self.seconds, 3),
+            **({"isolation": self.isolation} if self.isolation is not None else {}),
         }
 
 
@@ -123,12 +126,15 @@ class _Journal:
 
     def record(self, failure: Failure) -> None:
         self.latest[failure.kind] = failure
+        self.write("running")
+
+    def write(self, status: str) -> None:
         if not self.path:
             return
         tmp = self.path + ".tmp"
         os.makedirs(os.path.dirname(os.path.abspath(self.path)) or ".", exist_ok=True)
         with open(tmp, "w", encoding="utf-8") as f:
-            json.dump({"status": "running", "failures": [x.to_json() for x in self.latest.values()]}, f, indent=1)
+            json.dump({"status": status, "failures": [x.to_json() for x in self.latest.values()]}, f, indent=1)
         os.replace(tmp, self.path)
 
 
@@ -153,7 +159,11 @@ def preflight(problem, candidate: Candidate) -> None:
 def run_campaign(problem, candidate: Candidate, *, profile: str | None = None, max_examples: int | None = None,
                  seed: int | None = None, policy=None, precision: str | None = None,
                  max_macs: int | None | str = "auto", strategy_options: dict | None = None,
-                 repro_dir: str | None = None, journal: str | None = None, on_example=None) -> CampaignResult:
+                 repro_dir: str | None = None, journal: str | None = None, on_example=None,
+                 isolate: bool = False, timeout: float | None = None) -> CampaignResult:
+    """Fuzz ``candidate`` against ``problem``. With ``isolate``, every example runs in a worker process
+    (:mod:`harness.isolation`): crashes and hangs (``timeout`` seconds per example, default per backend)
+    become failures of kind ``crash`` / ``timeout``."""
     from .policies import BoundPolicy
 
     backend.select()
@@ -174,11 +184,23 @@ def run_campaign(problem, candidate: Candidate, *, profile: str | None = None, m
     strategy = problem.strategy(**options)
     log = _Journal(journal)
     start = time.perf_counter()
+    isolated = None
+    if isolate:
+        from .isolation import IsolatedRunner
+
+        isolated = IsolatedRunner(problem, candidate, policy=policy, precision=precision, timeout=timeout)
+    elif timeout is not None:
+        raise ValueError("timeout= needs isolate=True: only a worker process can be stopped")
 
     def prop(example):
+        if isolated is not None and isolated.should_skip(example):
+            reject()  # the timeout budget is spent: examples never seen before are not run
         result.examples_run += 1
         try:
-            outcome = run_example(problem, candidate, example, policy=policy, precision=precision)
+            if isolated is not None:
+                outcome = isolated.run(example)
+            else:
+                outcome = run_example(problem, candidate, example, policy=policy, precision=precision)
         except CandidateError as e:  # structural, but only seen at this example: report, don't shrink forever
             outcome = None
             failure = Failure(kinds.EXCEPTION, example, f"candidate setup failed: {e}")
@@ -209,6 +231,9 @@ def run_campaign(problem, candidate: Candidate, *, profile: str | None = None, m
         result.failures = list(log.latest.values())
         result.verdict = "fail" if result.failures else "error"
         result.error = "interrupted"
+        log.write("interrupted")
+        if isolated is not None:
+            isolated.close()
         raise
     except BaseException as exc:  # noqa: BLE001 - sort Hypothesis's verdict into failures / harness errors
         others = []
@@ -234,6 +259,9 @@ def run_campaign(problem, candidate: Candidate, *, profile: str | None = None, m
                     f.repro = f"(could not write repro: {e})"
     elif result.verdict == "pass" and result.examples_run and sum(result.unsupported.values()) == result.examples_run:
         result.verdict = "unsupported"
+    if isolated is not None:
+        result.isolation = isolated.summary()
+        isolated.close()
     if journal:
         with open(journal, "w", encoding="utf-8") as fh:
             json.dump({"status": "done", **result.to_json()}, fh, indent=1)

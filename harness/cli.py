@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import argparse
 import os
+import signal
 import sys
+import threading
 
 EXIT_OK, EXIT_FAIL, EXIT_ERROR = 0, 1, 2
 
@@ -31,13 +33,21 @@ def _common(p: argparse.ArgumentParser) -> None:
     p.add_argument("--max-macs", default="auto",
                    help="cap on multiply-adds per example (default: 250000 in the interpreter, none on a GPU)")
     p.add_argument("--repro-dir", default="fusefuzz-repros", help="where repro scripts go (default: %(default)s)")
+    p.add_argument("--isolate", action=argparse.BooleanOptionalAction, default=None,
+                   help="run each example in a worker process, so that crashes and hangs become failures "
+                        "(default: on for candidate files, off for registered kernels)")
+    p.add_argument("--timeout", type=float, default=None, metavar="SECONDS",
+                   help="per-example time limit in a worker (default: 120 in the interpreter, 60 on a GPU; "
+                        "implies --isolate)")
 
 
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="fusefuzz", description=__doc__.splitlines()[0])
     sub = parser.add_subparsers(dest="command", required=True)
     check = sub.add_parser("check", help="fuzz one candidate (a KernelBench-format file or a registered kernel)")
-    check.add_argument("candidate", help="path to a .py file defining ModelNew, or a registered kernel name")
+    check.add_argument("candidate", nargs="+",
+                       help="path to a .py file defining ModelNew, a registered kernel name, or a directory of "
+                            "candidate files (several: a summary table, exit code = the worst)")
     check.add_argument("--json", dest="json_out", default=None, help="write the JSON report here")
     _common(check)
     fuzz = sub.add_parser("fuzz", help="fuzz every bundled kernel (the main job)")
@@ -65,16 +75,37 @@ def _max_macs(value: str):
     return int(float(value))
 
 
-def _campaign(args, candidate, problem):
+def _campaign(args, candidate, problem, *, isolate: bool = False, journal: str | None = None):
     from . import policies
     from .campaign import run_campaign
 
-    journal = (args.json_out + ".partial") if getattr(args, "json_out", None) else None
+    if journal is None and getattr(args, "json_out", None):
+        journal = args.json_out + ".partial"
     return run_campaign(
         problem, candidate, profile=args.profile, max_examples=args.max_examples, seed=args.seed,
         policy=policies.parse(args.policy), precision=args.precision, max_macs=_max_macs(args.max_macs),
         strategy_options=_strategy_options(args), repro_dir=args.repro_dir, journal=journal,
+        isolate=isolate, timeout=args.timeout if isolate else None,
     )
+
+
+def _is_file_spec(spec: str) -> bool:
+    return spec.endswith(".py") or os.sep in spec or os.path.exists(spec)
+
+
+def _isolate(args, spec: str | None) -> bool:
+    """--isolate/--no-isolate, else on for candidate files (untrusted) and when --timeout is given."""
+    if args.isolate is not None:
+        return args.isolate
+    return args.timeout is not None or (spec is not None and _is_file_spec(spec))
+
+
+class _Terminated(KeyboardInterrupt):
+    """SIGTERM (a CI timeout, ``kill``): unwound like Ctrl-C so that what was found is written down."""
+
+
+def _on_sigterm(signum, frame):
+    raise _Terminated()
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -82,20 +113,26 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if args.command != "list" and args.backend:
         os.environ["FUSEFUZZ_BACKEND"] = args.backend
+    previous = None
+    if threading.current_thread() is threading.main_thread():
+        previous = signal.signal(signal.SIGTERM, _on_sigterm)
     try:
         from . import backend
 
         backend.select()
         return _dispatch(parser, args)
-    except KeyboardInterrupt:
-        print("fusefuzz: interrupted; failures found so far are in the --json report's .partial file", file=sys.stderr)
-        return 130
+    except KeyboardInterrupt as e:
+        what = "terminated" if isinstance(e, _Terminated) else "interrupted"
+        print(f"fusefuzz: {what}; failures found so far are in the --json report's .partial file", file=sys.stderr)
+        return 143 if isinstance(e, _Terminated) else 130
+    finally:
+        if previous is not None:
+            signal.signal(signal.SIGTERM, previous)
 
 
 def _dispatch(parser, args) -> int:
     from . import problems, report
-    from .campaign import preflight
-    from .candidates import CandidateError, load
+    from .candidates import CandidateError
 
     if args.command == "list":
         from kernels import all_kernels
@@ -116,6 +153,11 @@ def _dispatch(parser, args) -> int:
         policies.parse(args.policy)
         if args.max_examples is not None and args.max_examples < 1:
             raise ValueError(f"--max-examples={args.max_examples!r} must be >= 1")
+        if args.command != "list" and args.timeout is not None:
+            if not args.timeout > 0:
+                raise ValueError(f"--timeout={args.timeout!r} must be a positive number of seconds")
+            if args.isolate is False:
+                raise ValueError("--timeout needs a worker process; it cannot be combined with --no-isolate")
     except ValueError as e:
         parser.print_usage(sys.stderr)
         print(f"fusefuzz: error: {e}", file=sys.stderr)
@@ -123,17 +165,21 @@ def _dispatch(parser, args) -> int:
 
     out = report.console()
     if args.command == "check":
+        specs = _expand(args.candidate)
+        if len(specs) != 1 or os.path.isdir(args.candidate[0]):
+            return _check_many(args, specs, problem, out)
+        spec = specs[0]
         try:
-            candidate = load(args.candidate, precision=args.precision if args.precision != "auto" else None)
-            preflight(problem, candidate)
+            candidate = _load_checked(args, spec, problem)
         except CandidateError as e:
             print(f"fusefuzz: error: {e}", file=sys.stderr)
             if args.json_out:
                 report.write_json(args.json_out, {"verdict": "error", "examples_run": 0, "failures": [],
                                                   "error": str(e)})
             return EXIT_ERROR
-        result = _campaign(args, candidate, problem)
+        result = _campaign(args, candidate, problem, isolate=_isolate(args, spec))
         report.render(result, out)
+        _render_isolation(result, out)
         if args.json_out:
             report.write_json(args.json_out, result.to_json())
         return result.exit_code
@@ -148,14 +194,110 @@ def _dispatch(parser, args) -> int:
     results = []
     for record in records:
         candidate = record.candidate(precision=None if args.precision in (None, "auto") else args.precision)
-        result = _campaign(args, candidate, problem)
+        result = _campaign(args, candidate, problem, isolate=_isolate(args, None))
         report.render(result, out)
+        _render_isolation(result, out)
         out.print("")
         results.append(result)
     report.render_fuzz(results, out)
     if args.json_out:
         report.write_json(args.json_out, {"verdict": _overall(results), "kernels": [r.to_json() for r in results]})
     return max(r.exit_code for r in results)
+
+
+def _expand(specs: list[str]) -> list[str]:
+    """Directories become their ``*.py`` files (sorted; names starting with ``_`` are helpers, skipped)."""
+    out = []
+    for spec in specs:
+        if os.path.isdir(spec):
+            out.extend(os.path.join(spec, n) for n in sorted(os.listdir(spec))
+                       if n.endswith(".py") and not n.startswith("_"))
+        else:
+            out.append(spec)
+    return out
+
+
+def _load_checked(args, spec: str, problem):
+    """Load and preflight ``spec``; a candidate file is first imported and set up in a worker, so a file
+    that crashes or hangs on import is one error line, not a dead harness."""
+    from .campaign import preflight
+    from .candidates import load
+
+    precision = args.precision if args.precision != "auto" else None
+    if _isolate(args, spec):
+        from . import isolation
+
+        try:
+            isolation.preflight(problem, spec, precision=precision, timeout=args.timeout)
+        except isolation.WorkerError as e:
+            from .candidates import CandidateError
+
+            raise CandidateError(" ".join(str(e).split())[-500:]) from None
+    candidate = load(spec, precision=precision)
+    preflight(problem, candidate)
+    return candidate
+
+
+def _render_isolation(result, out) -> None:
+    iso = getattr(result, "isolation", None)
+    if not iso:
+        return
+    out.print(f"  isolation: {iso['examples']} examples run in worker processes ({iso['workers_started']} started); "
+              f"{iso['crashes']} crashed, {iso['timeouts']} timed out (limit {iso['timeout']:g} s), "
+              f"{iso['skipped']} skipped", markup=False)
+    for note in iso.get("notes", []):
+        out.print(f"  isolation: {note}", markup=False)
+
+
+def _check_many(args, specs: list[str], problem, out) -> int:
+    """``fusefuzz check DIR/`` or ``check a.py b.py``: every candidate, then one summary table."""
+    from rich.table import Table
+    from rich.text import Text
+
+    from . import report
+    from .candidates import CandidateError
+
+    if not specs:
+        print(f"fusefuzz: error: no candidate files (*.py) in {' '.join(args.candidate)}", file=sys.stderr)
+        return EXIT_ERROR
+    rows, payload, codes, stems = [], [], [], set()
+    for spec in specs:
+        name = os.path.basename(spec)
+        journal = None
+        if args.json_out:
+            stem = os.path.splitext(name)[0]
+            while stem in stems:
+                stem += "_"
+            stems.add(stem)
+            journal = f"{args.json_out}.{stem}.partial"
+        try:
+            candidate = _load_checked(args, spec, problem)
+        except CandidateError as e:
+            print(f"fusefuzz: error: {e}", file=sys.stderr)
+            rows.append((name, "error", "-", "0", "-", str(e)))
+            payload.append({"candidate": name, "verdict": "error", "examples_run": 0, "failures": [], "error": str(e)})
+            codes.append(EXIT_ERROR)
+            continue
+        result = _campaign(args, candidate, problem, isolate=_isolate(args, spec), journal=journal)
+        report.render(result, out)
+        _render_isolation(result, out)
+        out.print("")
+        kinds = ", ".join(sorted({f.kind for f in result.failures})) or "-"
+        rows.append((name, result.verdict, kinds, str(result.examples_run), f"{result.seconds:.0f}",
+                     result.error or ""))
+        payload.append(result.to_json())
+        codes.append(result.exit_code)
+    table = Table(title=f"fusefuzz check: {len(specs)} candidates", title_justify="left", header_style="bold")
+    for col in ("candidate", "verdict", "kinds", "examples", "s", "note"):
+        table.add_column(col, overflow="fold")
+    for row in rows:
+        table.add_row(*(Text(cell) for cell in row))
+    out.print(table)
+    code = max(codes)
+    if args.json_out:
+        verdict = {EXIT_OK: "pass", EXIT_FAIL: "fail"}.get(code, "error")
+        report.write_json(args.json_out, {"verdict": verdict, "candidates": payload})
+    return code
 
 
 def _overall(results) -> str:

@@ -26,6 +26,9 @@ def pytest_addoption(parser):
                     help="override the profile's max_examples (default: the profile's)")
     group.addoption("--fusefuzz-seed", type=int, default=None,
                     help="seed every fusefuzz campaign for reproducible runs (default: random)")
+    group.addoption("--fusefuzz-isolate", action="store_true", default=False,
+                    help="run campaign examples in worker processes (crashes and hangs become failures of kind "
+                         "crash/timeout; passed to campaigns through the fusefuzz_options fixture)")
 
 
 @pytest.hookimpl(tryfirst=True)
@@ -67,9 +70,10 @@ def pytest_collection_modifyitems(config, items):
 
 @pytest.fixture
 def fusefuzz_options(request) -> dict:
-    """Campaign keyword arguments from the command line: profile, max_examples, seed."""
+    """Campaign keyword arguments from the command line: profile, max_examples, seed, isolate."""
     from . import profiles
 
     opt = request.config.getoption
     return {"profile": opt("--fusefuzz-profile") or profiles.default_name(),
-            "max_examples": opt("--fusefuzz-max-examples"), "seed": opt("--fusefuzz-seed")}
+            "max_examples": opt("--fusefuzz-max-examples"), "seed": opt("--fusefuzz-seed"),
+            "isolate": bool(opt("--fusefuzz-isolate"))}
