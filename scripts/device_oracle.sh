@@ -11,10 +11,10 @@ only=(); for m in ${ONLY:-}; do only+=(--only "$m"); done
 case "${COLUMN:-kernelbench}" in
   kernelbench)
     python3 scripts/oracle_table.py kernelbench --isolate-members 60 "${only[@]}" \
-        --out "$OUT/oracle-kernelbench-gpu${PART:-}.json" | cut -c1-200 ;;
+        --out "$OUT/oracle-kernelbench-gpu${PART:-}.json" ;;
   fusefuzz)
     python3 scripts/oracle_table.py fusefuzz --profile ci --isolate-members "${MEMBER_LIMIT:-120}" "${only[@]}" \
-        --out "$OUT/oracle-fusefuzz-gpu${PART:-}.json" | cut -c1-240 ;;
+        --out "$OUT/oracle-fusefuzz-gpu${PART:-}.json" ;;
 esac
 echo "total $(( $(date +%s) - t0 )) s"
 } 2>&1 | grep -v "Warning\|warn(" | tee "$OUT/oracle.log"

@@ -121,7 +121,6 @@ def render(paths) -> str:
         header += [f"fusefuzz {tag}: verdict (kinds)", f"{tag} minimal example", f"{tag} to 1st failure"]
     lines.append("| " + " | ".join(header) + " |")
     lines.append("|" + "---|" * len(header))
-    totals = {}
     for n in names:
         row = [n, next(r["rows"][n]["expect"] for r in runs if n in r["rows"])]
         for r in kb:
@@ -133,9 +132,6 @@ def render(paths) -> str:
                 row += ["-", "-", "-"]
                 continue
             ok = x.get("correct")
-            totals.setdefault(i, [0, 0])
-            totals[i][1] += 1
-            totals[i][0] += bool(ok)
             mark = "✔" if ok else ("pending" if ok is None else "✘")
             kinds = ", ".join(x.get("kinds") or []) or "-"
             row += [f"{mark} {x.get('verdict')} ({kinds})", x.get("minimal_example") or "-",
@@ -143,9 +139,17 @@ def render(paths) -> str:
                     else f"{x['examples_to_first_failure']} ex / {x['seconds_to_first_failure']} s"]
         lines.append("| " + " | ".join(str(c) for c in row) + " |")
     lines.append("")
-    for i, r in enumerate(ff):
-        ok, total = totals.get(i, (0, 0))
-        lines.append(f"- fusefuzz ({r['env']['backend']}): {ok} of {total} members judged as expected.")
+    for r in ff:
+        rows = r["rows"].values()
+        bugs = [x for x in rows if x.get("expect") != "pass"]
+        controls = [x for x in rows if x.get("expect") == "pass"]
+        pending = [x for x in rows if x.get("correct") is None]
+        rejected = [x for x in bugs if x.get("verdict") == "fail"]
+        right_kind = [x for x in bugs if x.get("correct")]
+        alarms = [x for x in controls if x.get("correct") is False]
+        lines.append(f"- fusefuzz ({r['env']['backend']}, {r.get('profile')} profile): rejects {len(rejected)}/"
+                     f"{len(bugs)} bugs, {len(right_kind)} with the expected kind; {len(alarms)} false alarms on "
+                     f"{len(controls)} controls; {len(pending)} not measured (pending).")
     for r in kb:
         rej = {t: sum(1 for x in r["rows"].values() if x.get("expect") != "pass"
                       and str(x.get(f"allclose_{t}", "")).startswith("REJECT")) for t in ("1e-2", "1e-4")}
@@ -164,7 +168,8 @@ def _per_member_processes(args) -> dict:
     from harness import zoo
 
     rows, env = {}, None
-    for m in zoo.members():
+    order = {n: i for i, n in enumerate(args.only or [])}
+    for m in sorted(zoo.members(), key=lambda m: order.get(m.name, 0)):
         if args.only and m.name not in args.only:
             continue
         with tempfile.TemporaryDirectory() as tmp:
@@ -185,7 +190,8 @@ def _per_member_processes(args) -> dict:
                 env = data["env"]
                 rows.update(data["rows"])
             else:
-                what = "hung" if rc == "timeout" else f"died (exit {rc})"
+                what = (f"did not finish within the driver's {args.isolate_members:g} s limit" if rc == "timeout"
+                        else f"died (exit {rc})")
                 if args.mode == "kernelbench":
                     rows[m.name] = {"expect": m.expect, "allclose_1e-2": f"REJECT ({what})",
                                     "allclose_1e-4": f"REJECT ({what})", "error": tail[0][:160]}
@@ -193,6 +199,10 @@ def _per_member_processes(args) -> dict:
                     rows[m.name] = {"expect": m.expect, "verdict": f"no verdict: the harness process {what}",
                                     "kinds": [], "correct": None, "seconds": seconds, "error": tail[0][:160]}
             print(m.name, rows[m.name], flush=True)
+            if args.out:  # after every member: a run cut short keeps what it measured
+                with open(args.out, "w", encoding="utf-8") as f:
+                    json.dump({"kind": args.mode, "env": env or {}, "rows": rows,
+                               **({"profile": args.profile} if args.mode == "fusefuzz" else {})}, f, indent=1)
     if env is None:
         from harness import backend
 
