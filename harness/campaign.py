@@ -74,6 +74,8 @@ class CampaignResult:
     seconds: float = 0.0
     #: worker statistics when examples ran isolated (harness.isolation.IsolatedRunner.summary)
     isolation: dict | None = None
+    #: compute-sanitizer findings (``--sanitize``), or why it was skipped
+    sanitizer: dict | None = None
 
     @property
     def consistent_with(self) -> list[str]:
@@ -101,6 +103,7 @@ class CampaignResult:
             "error": self.error,
             "seconds": round(self.seconds, 3),
             **({"isolation": self.isolation} if self.isolation is not None else {}),
+            **({"sanitizer": self.sanitizer} if self.sanitizer is not None else {}),
         }
 
 

@@ -39,6 +39,11 @@ def _common(p: argparse.ArgumentParser) -> None:
     p.add_argument("--timeout", type=float, default=None, metavar="SECONDS",
                    help="per-example time limit in a worker (default: 120 in the interpreter, 60 on a GPU; "
                         "implies --isolate)")
+    p.add_argument("--sanitize", action="store_true",
+                   help="GPU: re-run the minimal failing examples (or a sample of passing ones) under "
+                        "compute-sanitizer; skipped with a reason elsewhere")
+    p.add_argument("--sanitizer-tools", default="memcheck", metavar="TOOLS",
+                   help="comma list of memcheck, racecheck, initcheck, synccheck (default: %(default)s)")
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -180,6 +185,7 @@ def _dispatch(parser, args) -> int:
         result = _campaign(args, candidate, problem, isolate=_isolate(args, spec))
         report.render(result, out)
         _render_isolation(result, out)
+        _sanitize(args, problem, candidate, result, out)
         if args.json_out:
             report.write_json(args.json_out, result.to_json())
         return result.exit_code
@@ -197,6 +203,7 @@ def _dispatch(parser, args) -> int:
         result = _campaign(args, candidate, problem, isolate=_isolate(args, None))
         report.render(result, out)
         _render_isolation(result, out)
+        _sanitize(args, problem, candidate, result, out)
         out.print("")
         results.append(result)
     report.render_fuzz(results, out)
@@ -236,6 +243,31 @@ def _load_checked(args, spec: str, problem):
     candidate = load(spec, precision=precision)
     preflight(problem, candidate)
     return candidate
+
+
+def _sanitize(args, problem, candidate, result, out) -> None:
+    """``--sanitize``: compute-sanitizer over the minimal failing examples; errors make the verdict fail."""
+    if not getattr(args, "sanitize", None):
+        return
+    from . import isolation
+
+    why = isolation.sanitizer_unavailable()
+    if why:
+        result.sanitizer = {"skipped": why}
+        out.print(f"  sanitize:  skipped: {why}", markup=False)
+        return
+    tools = tuple(t.strip() for t in args.sanitizer_tools.split(",") if t.strip())
+    findings = isolation.sanitize(problem, candidate, result.failures, repro_dir=args.repro_dir, tools=tools)
+    errors = sum(f["errors"] or 0 for f in findings)
+    result.sanitizer = {"tools": list(tools), "errors": errors, "findings": findings}
+    for f in findings:
+        n = "?" if f["errors"] is None else f["errors"]
+        out.print(f"  sanitize:  {f['tool']}: {n} errors on {f['example']} ({f['script']})", markup=False)
+        for line in f["report"][:6]:
+            out.print(f"             {line}", markup=False)
+    if errors and result.verdict in ("pass", "unsupported"):
+        result.verdict = "fail"
+        result.error = f"compute-sanitizer reported {errors} errors on examples that passed"
 
 
 def _render_isolation(result, out) -> None:
@@ -281,6 +313,7 @@ def _check_many(args, specs: list[str], problem, out) -> int:
         result = _campaign(args, candidate, problem, isolate=_isolate(args, spec), journal=journal)
         report.render(result, out)
         _render_isolation(result, out)
+        _sanitize(args, problem, candidate, result, out)
         out.print("")
         kinds = ", ".join(sorted({f.kind for f in result.failures})) or "-"
         rows.append((name, result.verdict, kinds, str(result.examples_run), f"{result.seconds:.0f}",

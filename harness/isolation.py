@@ -303,6 +303,11 @@ def _worker_main(conn, problem_name: str, module_key: tuple, log_path: str, pare
         elif kind == "module":
             importlib.import_module(target)
         problem = problems.get(problem_name)
+        if backend_name == "cuda":  # the context is made here, not on the clock of the first example
+            import torch
+
+            torch.empty(1, device="cuda")
+            torch.cuda.synchronize()
     except CandidateError as e:
         send(("candidate_error", str(e)))
         return
@@ -396,6 +401,7 @@ def _param_map(problem, candidate) -> dict | None:
 _CONTEXT = None
 _LIVE: set = set()
 _SPARES: dict = {}
+_TEMP_DIRS: list = []
 
 
 def _context():
@@ -572,6 +578,8 @@ def _kill_all() -> None:
     for w in list(_LIVE):
         w.kill()
     _SPARES.clear()
+    for d in _TEMP_DIRS:
+        shutil.rmtree(d, ignore_errors=True)
 
 
 def preflight(problem, spec: str, *, precision: str | None = None, timeout: float | None = None) -> dict:
@@ -585,6 +593,7 @@ def preflight(problem, spec: str, *, precision: str | None = None, timeout: floa
         import_file(ref["target"])  # the loader's own one-line error
     key = (problem.name, _module_key(ref))
     log_dir = tempfile.mkdtemp(prefix="fusefuzz-preflight-")
+    _TEMP_DIRS.append(log_dir)
     worker = _Worker(problem.name, key[1], log_dir)
     worker.start(max(STARTUP_TIMEOUT, timeout or 0))
     offset = worker.log_size()
@@ -799,3 +808,65 @@ class IsolatedRunner:
 
     def __exit__(self, *exc):
         self.close()
+
+
+# ----------------------------------------------------------------------------------------------------
+# compute-sanitizer (GPU): the minimal failing examples, or a sample of passing ones, under memcheck
+# ----------------------------------------------------------------------------------------------------
+
+SANITIZER_TOOLS = ("memcheck", "racecheck", "initcheck", "synccheck")
+
+
+def sanitizer_unavailable() -> str | None:
+    """Why ``--sanitize`` cannot run here, or None."""
+    if backend.name() != "cuda":
+        return f"needs a CUDA GPU (the backend is {backend.name()})"
+    if shutil.which("compute-sanitizer") is None:
+        return "compute-sanitizer is not on PATH"
+    return None
+
+
+def sanitize(problem, candidate: Candidate, failures: list, *, repro_dir: str, tools=("memcheck",),
+             samples: int = 2, timeout: float = 600.0) -> list[dict]:
+    """Re-run each failure's repro script (or, without failures, ``samples`` small examples) under
+    ``compute-sanitizer --tool TOOL``; one finding per (example, tool): errors counted from the
+    sanitizer's ERROR SUMMARY, with its first report lines."""
+    import re
+    import subprocess
+
+    from . import repro as repro_mod
+
+    if sanitizer_unavailable():
+        return []
+    jobs = []  # (example, script)
+    for f in failures:
+        script = f.repro if f.repro and os.path.exists(str(f.repro)) else repro_mod.write(problem, candidate, f,
+                                                                                        repro_dir)
+        jobs.append((f.example, script))
+    if not jobs:
+        sample = list(getattr(problem, "explicit", ()))[:samples] or [Example(sizes={n: 1 for n in
+                                                                                  problem.size_names})]
+        for ex in sample[:samples]:
+            pseudo = Failure("sanitize_sample", ex, "a passing example, re-run under compute-sanitizer")
+            jobs.append((ex, repro_mod.write(problem, candidate, pseudo, repro_dir)))
+    findings = []
+    for ex, script in jobs:
+        for tool in tools:
+            if tool not in SANITIZER_TOOLS:
+                raise ValueError(f"sanitizer tool={tool!r} is not one of {', '.join(SANITIZER_TOOLS)}")
+            cmd = ["compute-sanitizer", "--tool", tool, "--print-limit", "20", sys.executable, script]
+            try:
+                # without the caching allocator every tensor is its own allocation: memcheck sees the edges
+                env = {**os.environ, "PYTORCH_NO_CUDA_MEMORY_CACHING": "1"}
+                proc = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, env=env,
+                                      cwd=os.path.dirname(os.path.abspath(script)))
+                text, code = proc.stdout + proc.stderr, proc.returncode
+            except subprocess.TimeoutExpired as e:
+                text, code = f"{e.stdout or ''}{e.stderr or ''}\n(timed out after {timeout:g} s)", None
+            m = re.search(r"ERROR SUMMARY:\s*(\d+)", text)
+            errors = int(m.group(1)) if m else None
+            report = [ln for ln in text.splitlines() if ln.startswith("=========")
+                      and not any(x in ln for x in ("ERROR SUMMARY", "Host Frame", "host backtrace"))]
+            findings.append({"example": ex.to_dict(), "tool": tool, "errors": errors, "returncode": code,
+                             "script": script, "report": report[:12]})
+    return findings
