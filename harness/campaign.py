@@ -141,6 +141,20 @@ class _Journal:
         os.replace(tmp, self.path)
 
 
+def _explicit_examples(problem, options: dict) -> list:
+    """The problem's degenerate examples that the strategy options allow (dtype, layout, budget)."""
+    keep = []
+    for ex in getattr(problem, "explicit", ()):
+        if "dtypes" in options and ex.dtype not in options["dtypes"]:
+            continue
+        if "layouts" in options and ex.layout not in options["layouts"]:
+            continue
+        if problem.flops is not None and options.get("max_macs") and problem.flops(ex) / 2 > options["max_macs"]:
+            continue
+        keep.append(ex)
+    return keep
+
+
 def preflight(problem, candidate: Candidate) -> None:
     """Build the candidate at the problem's smallest example and copy parameters: structural errors
     (ambiguous parameters, constructor signature) end the campaign with exit 2 before any fuzzing."""
@@ -251,6 +265,16 @@ def run_campaign(problem, candidate: Candidate, *, profile: str | None = None, m
         if others and not result.failures:
             result.verdict = "error"
             result.error = f"harness error: {type(others[0]).__name__}: {others[0]}"
+    if not result.failures and result.verdict == "pass":
+        # Degenerate shapes, reached on purpose when the random search found nothing. Run after it (not as
+        # Hypothesis @example, which would stop the search unshrunk at the first one that fails).
+        for ex in _explicit_examples(problem, options):
+            try:
+                prop(ex)
+            except CounterExample as e:
+                e.failure.message += "\n(a degenerate example run on purpose after the search; not shrunk)"
+                result.failures.append(e.failure)
+                break
     result.seconds = time.perf_counter() - start
     if result.failures:
         result.verdict = "fail"

@@ -32,6 +32,9 @@ def _common(p: argparse.ArgumentParser) -> None:
     p.add_argument("--layouts", default=None, help="comma-separated subset of contiguous,channels_last,strided")
     p.add_argument("--max-macs", default="auto",
                    help="cap on multiply-adds per example (default: 250000 in the interpreter, none on a GPU)")
+    p.add_argument("--checks", default=None,
+                   help="properties beyond equality: all, none, or a comma list of mutation, poison, fallback, "
+                        "determinism, freshness, batch (default: $FUSEFUZZ_CHECKS, else all)")
     p.add_argument("--repro-dir", default="fusefuzz-repros", help="where repro scripts go (default: %(default)s)")
     p.add_argument("--isolate", action=argparse.BooleanOptionalAction, default=None,
                    help="run each example in a worker process, so that crashes and hangs become failures "
@@ -156,6 +159,11 @@ def _dispatch(parser, args) -> int:
         from . import policies
 
         policies.parse(args.policy)
+        if getattr(args, "checks", None) is not None:
+            from .runner import CHECKS_ENV, checks_from
+
+            checks_from(args.checks)
+            os.environ[CHECKS_ENV] = args.checks
         if args.max_examples is not None and args.max_examples < 1:
             raise ValueError(f"--max-examples={args.max_examples!r} must be >= 1")
         if args.command != "list" and args.timeout is not None:

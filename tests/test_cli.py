@@ -10,7 +10,7 @@ from harness.cli import main
 
 def test_overflow_candidate_exits_1_with_a_nan_failure(tmp_path, capsys):
     out = tmp_path / "r.json"
-    code = main(["check", candidate_path("gelu_overflow.py"), "--profile", "ci", "--max-examples", "40",
+    code = main(["check", candidate_path("gelu_overflow.py"), "--profile", "ci",
                  "--seed", "3", "--json", str(out), "--repro-dir", str(tmp_path), "--dtypes", "float32"])
     assert code == 1
     report = json.loads(out.read_text())
