@@ -7,6 +7,8 @@ import triton
 import triton.language as tl
 
 FUSEFUZZ_PRECISION = "ieee"
+# The tanh form itself is declared (|tanh-GELU - erf-GELU| < 5e-4, facts.md): the bug here is the overflow.
+FUSEFUZZ_APPROX_BUDGET = 1e-3
 
 
 @triton.jit
