@@ -63,6 +63,9 @@ def _parser() -> argparse.ArgumentParser:
     fuzz.add_argument("--json", dest="json_out", default=None, help="write the JSON report here")
     _common(fuzz)
     sub.add_parser("list", help="list registered kernels and problems")
+    from .perf import cli as perf_cli
+
+    perf_cli.add_parsers(sub)  # perf compare, perf report, bench
     return parser
 
 
@@ -139,6 +142,10 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _dispatch(parser, args) -> int:
+    if args.command in ("perf", "bench"):
+        from .perf import cli as perf_cli
+
+        return perf_cli.dispatch(parser, args)
     from . import problems, report
     from .candidates import CandidateError
 

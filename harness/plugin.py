@@ -13,6 +13,9 @@ import pytest
 
 PROFILES = ("dev", "ci", "nightly", "gpu")
 
+#: performance tracking (gpu_benchmark fixture, per-GPU benchmark storage): a sibling module, loaded with this one
+pytest_plugins = ("harness.perf.pytest_plugin",)
+
 
 def pytest_addoption(parser):
     group = parser.getgroup("fusefuzz", "fusefuzz: differential fuzzing of fused Triton kernels")
@@ -29,6 +32,9 @@ def pytest_addoption(parser):
     group.addoption("--fusefuzz-isolate", action="store_true", default=False,
                     help="run campaign examples in worker processes (crashes and hangs become failures of kind "
                          "crash/timeout; passed to campaigns through the fusefuzz_options fixture)")
+    from .perf.pytest_plugin import add_options
+
+    add_options(group)
 
 
 @pytest.hookimpl(tryfirst=True)
