@@ -3,6 +3,10 @@
 Options live in one ``fusefuzz`` group. The backend is chosen in ``pytest_load_initial_conftests``, before
 any conftest or test module can import triton. Tests marked ``gpu`` are skipped with a reason when the
 backend is not CUDA.
+
+Scale-out (``docs/scale-out.md``): under pytest-xdist each worker ``gwN`` is pinned to one GPU
+(:mod:`harness.gpus`, ``--fusefuzz-gpus``) before CUDA starts in it. Tests marked ``fuzz`` (the campaigns of
+:mod:`harness.fuzzsuite`) run only when selected by marker: ``-m fuzz`` (or HypoFuzz's ``-m hypothesis``).
 """
 
 from __future__ import annotations
@@ -35,6 +39,13 @@ def pytest_addoption(parser):
     from .perf.pytest_plugin import add_options
 
     add_options(group)
+    group.addoption("--fusefuzz-gpus", default=None, metavar="N|I,J,...",
+                    help="GPUs for pytest-xdist workers, worker gwN on GPU N mod the count: a count (the first N "
+                         "visible GPUs) or a comma list of positions like 0,2 ('1,' for GPU 1 alone) "
+                         "(default: $FUSEFUZZ_GPUS, else all visible GPUs)")
+    group.addoption("--fusefuzz-candidate", action="append", default=None, metavar="PATH",
+                    help="also fuzz this candidate file in the registry fuzz tests (-m fuzz); repeatable "
+                         "(default: $FUSEFUZZ_CANDIDATES, else none)")
 
 
 @pytest.hookimpl(tryfirst=True)
@@ -44,27 +55,54 @@ def pytest_load_initial_conftests(early_config, parser, args):
         os.environ["FUSEFUZZ_BACKEND"] = ns.fusefuzz_backend
     if getattr(ns, "fusefuzz_profile", None):
         os.environ["FUSEFUZZ_PROFILE"] = ns.fusefuzz_profile
-    from . import backend
+    # read by the fuzz tests (harness.fuzzsuite) when their module is collected, in every xdist worker
+    for option, var in (("fusefuzz_max_examples", "FUSEFUZZ_MAX_EXAMPLES"), ("fusefuzz_seed", "FUSEFUZZ_SEED")):
+        if getattr(ns, option, None) is not None:
+            os.environ[var] = str(getattr(ns, option))
+    if getattr(ns, "fusefuzz_candidate", None):
+        missing = [p for p in ns.fusefuzz_candidate if not os.path.isfile(p)]
+        if missing:
+            raise pytest.UsageError(f"--fusefuzz-candidate={missing[0]!r}: no such file; give a .py file defining "
+                                    "ModelNew")
+        os.environ["FUSEFUZZ_CANDIDATES"] = os.pathsep.join(os.path.abspath(p) for p in ns.fusefuzz_candidate)
+    from . import backend, gpus
 
+    gpus.pin_worker()  # an xdist worker: CUDA_VISIBLE_DEVICES before torch starts CUDA (no-op elsewhere)
     backend.select()
+    try:
+        gpus.export_plan(getattr(ns, "fusefuzz_gpus", None))  # the controller: the plan its workers inherit
+    except ValueError as e:
+        raise pytest.UsageError(str(e)) from None
 
 
 def pytest_configure(config):
     config.addinivalue_line("markers", "gpu: needs a CUDA GPU (skipped with a reason when none is present)")
+    config.addinivalue_line("markers", "fuzz: a fuzz campaign over a kernel (runs only when selected: -m fuzz)")
     from . import profiles
 
     profiles.register_all()
 
 
 def pytest_report_header(config):
-    from . import backend, profiles
+    from . import backend, gpus, profiles
 
-    return f"fusefuzz: {backend.describe()}; profile {profiles.default_name()}"
+    lines = [f"fusefuzz: {backend.describe()}; profile {profiles.default_name()}"]
+    plan = gpus.parse_plan(os.environ.get(gpus.PLAN_ENV))
+    if plan and getattr(config.option, "numprocesses", None):
+        lines.append(f"fusefuzz: {gpus.describe_plan(plan)}")
+    return lines
 
 
 def pytest_collection_modifyitems(config, items):
     from . import backend
 
+    markexpr = config.getoption("markexpr", "") or ""
+    if "fuzz" not in markexpr and "hypothesis" not in markexpr:
+        campaign = pytest.mark.skip(reason="fuzz campaign: runs only when selected with -m fuzz "
+                                           "(docs/scale-out.md)")
+        for item in items:
+            if "fuzz" in item.keywords:
+                item.add_marker(campaign)
     if backend.name() == "cuda":
         return
     skip = pytest.mark.skip(reason=f"needs a CUDA GPU; fusefuzz backend is {backend.name()} "
@@ -72,6 +110,21 @@ def pytest_collection_modifyitems(config, items):
     for item in items:
         if "gpu" in item.keywords:
             item.add_marker(skip)
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_runtest_setup(item):
+    if item.get_closest_marker("fuzz") or item.get_closest_marker("gpu"):
+        from . import gpus
+
+        item.user_properties.extend(gpus.properties())  # which worker and GPU ran it (junitxml)
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_runtest_teardown(item):
+    finish = getattr(getattr(item, "function", None), "_fusefuzz_finish", None)
+    if finish is not None:
+        item.user_properties.extend(finish(item))  # the fuzz test's statistics (harness.fuzzsuite)
 
 
 @pytest.fixture

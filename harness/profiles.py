@@ -4,6 +4,10 @@ Chosen by ``--profile`` (CLI), ``--fusefuzz-profile`` (pytest) or ``FUSEFUZZ_PRO
 ``ci`` when the ``CI`` variable is set, ``dev`` otherwise. No profile has a deadline: the first call of a
 kernel compiles it (seconds), and the interpreter is slow. Failing examples are kept in a directory
 database (``.hypothesis/fusefuzz`` unless ``FUSEFUZZ_DATABASE`` says otherwise) and replayed first.
+Every pytest-xdist worker and every HypoFuzz process of a run opens the same directory (Hypothesis writes
+each entry to a temporary file and renames it into place, so concurrent writers are safe).
+``FUSEFUZZ_DATABASE_READONLY`` adds directories (``os.pathsep``-separated, e.g. a CI cache restored
+from the nightly run) whose examples are replayed too but never written or deleted.
 """
 
 from __future__ import annotations
@@ -15,6 +19,7 @@ from hypothesis.database import DirectoryBasedExampleDatabase
 
 ENV_VAR = "FUSEFUZZ_PROFILE"
 DATABASE_ENV = "FUSEFUZZ_DATABASE"
+READONLY_DATABASE_ENV = "FUSEFUZZ_DATABASE_READONLY"
 
 #: examples per profile, and why
 MAX_EXAMPLES = {
@@ -35,7 +40,13 @@ def database_path() -> str:
 
 
 def database():
-    return DirectoryBasedExampleDatabase(database_path())
+    local = DirectoryBasedExampleDatabase(database_path())
+    shared = [p for p in os.environ.get(READONLY_DATABASE_ENV, "").split(os.pathsep) if p.strip()]
+    if not shared:
+        return local
+    from hypothesis.database import MultiplexedDatabase, ReadOnlyDatabase
+
+    return MultiplexedDatabase(local, *(ReadOnlyDatabase(DirectoryBasedExampleDatabase(p)) for p in shared))
 
 
 def default_name() -> str:
