@@ -18,6 +18,16 @@ def samples(median_ms: float, n: int = 200, *, spread: float = 0.01, seed: int =
     return [float(v) for v in x]
 
 
+def _stats(ms) -> dict:
+    """pytest-benchmark's stats block (seconds) for round times in ms."""
+    x = np.asarray(ms) / 1e3
+    q1, q3 = np.percentile(x, [25, 75])
+    return {"min": float(x.min()), "max": float(x.max()), "mean": float(x.mean()), "stddev": float(x.std(ddof=1)),
+            "rounds": int(x.size), "median": float(np.median(x)), "iqr": float(q3 - q1), "q1": float(q1),
+            "q3": float(q3), "iqr_outliers": 0, "stddev_outliers": 0, "outliers": "0;0", "ld15iqr": float(x.min()),
+            "hd15iqr": float(x.max()), "ops": float(1 / x.mean()), "total": float(x.sum()), "iterations": 1}
+
+
 def run_doc(benchmarks: dict, *, key: str = GPU_A, when: str = "2026-12-01T10:00:00", commit: str = "a" * 40,
             extra: dict | None = None) -> dict:
     """``benchmarks``: {test name: list of ms}. Returns the JSON document of one stored run."""
@@ -29,7 +39,7 @@ def run_doc(benchmarks: dict, *, key: str = GPU_A, when: str = "2026-12-01T10:00
         out.append({"group": None, "name": name, "fullname": f"benchmarks/test_bench_x.py::{name}",
                     "params": {}, "param": None, "extra_info": info,
                     "options": {"timer": "fusefuzz GpuTimer"},
-                    "stats": {"median": float(np.median(ms)) / 1e3, "rounds": len(ms)}})
+                    "stats": _stats(ms)})
     return {"machine_info": {"node": "ci", "fusefuzz": {"gpu_key": key, "gpu": NAMES.get(key), "driver": "580.1",
                                                         "torch": "2.11.0", "triton": "3.6.0"}},
             "commit_info": {"id": commit, "dirty": False, "branch": "main"}, "benchmarks": out, "datetime": when,

@@ -10,6 +10,9 @@ from harness.perf import history, machine
 
 pytest_plugins = ["pytester"]
 
+# pytester runs pytest in this process, where the plugin modules are already imported (not re-rewritten)
+_in_process = pytest.mark.filterwarnings("ignore::pytest.PytestAssertRewriteWarning")
+
 
 def test_gpu_keys_name_the_model_and_cuda_runtime():
     assert machine.slug("NVIDIA H100 80GB HBM3") == "H100-80GB-HBM3"
@@ -65,6 +68,7 @@ def test_tiny(host_benchmark):
 """
 
 
+@_in_process
 def test_plugin_stores_runs_under_the_gpu_key_with_machine_info(pytester, monkeypatch):
     monkeypatch.delenv("PYTEST_XDIST_WORKER", raising=False)  # pytest-benchmark disables itself in xdist workers
     pytester.makepyfile(test_tiny=BENCH_TEST)
@@ -80,6 +84,7 @@ def test_plugin_stores_runs_under_the_gpu_key_with_machine_info(pytester, monkey
     assert len(rec.samples_ms) == 3 and rec.extra_info["gpu_key"] == key
 
 
+@_in_process
 def test_gpu_benchmarks_skip_with_a_reason_on_cpu(pytester, monkeypatch):
     monkeypatch.delenv("PYTEST_XDIST_WORKER", raising=False)
     pytester.makepyfile(test_gpu="def test_k(gpu_benchmark):\n    gpu_benchmark(lambda: None)\n")
@@ -88,8 +93,27 @@ def test_gpu_benchmarks_skip_with_a_reason_on_cpu(pytester, monkeypatch):
     result.stdout.fnmatch_lines(["*needs a CUDA GPU*"])
 
 
+@_in_process
 def test_bad_bench_options_are_one_line_usage_errors(pytester):
     pytester.makepyfile(test_none="def test_x():\n    pass\n")
     result = pytester.runpytest("-p", "no:cacheprovider", "--fusefuzz-bench-baselines", "eagr")
     assert result.ret == pytest.ExitCode.USAGE_ERROR
     result.stderr.fnmatch_lines(["*--fusefuzz-bench-baselines='eagr'*use eager, compile, both or none*"])
+
+
+@_in_process
+@pytest.mark.filterwarnings("ignore:Benchmark machine_info is different")  # pytest-benchmark's own, milder hook
+def test_benchmark_compare_refuses_a_stored_run_of_another_gpu(pytester, monkeypatch):
+    monkeypatch.delenv("PYTEST_XDIST_WORKER", raising=False)
+    pytester.makepyfile(test_tiny=BENCH_TEST)
+    import platform
+
+    machine_id = f"{platform.system()}-{platform.python_implementation()}-" \
+                 f"{'.'.join(platform.python_version_tuple()[:2])}-{platform.architecture()[0]}"
+    folder = pytester.path / "store" / machine.gpu_key() / machine_id
+    folder.mkdir(parents=True)
+    path = write_run(pytester.path / "elsewhere", GPU_A, 1, {"test_tiny": samples(1.0)})
+    (folder / "0001_copied.json").write_text(open(path).read())  # an H100 run dropped into this machine's folder
+    result = pytester.runpytest("-p", "no:cacheprovider", "--benchmark-compare", "--fusefuzz-bench-storage", "store")
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    result.stderr.fnmatch_lines(["*measured on GPU key 'H100-80GB-HBM3_cu130'*never compared*"])
