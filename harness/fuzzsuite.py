@@ -102,7 +102,7 @@ class KernelTarget:
     def _load(self) -> None:
         if self._candidate is not None:
             return
-        from . import backend, problems
+        from . import backend, policies, problems
         from .campaign import INTERPRETER_MAX_MACS, INTERPRETER_MAX_OUTPUTS
         from .candidates import load
 
@@ -115,9 +115,12 @@ class KernelTarget:
             problem = problems.get(registry.get(self.spec).problem)
         self._candidate = load(self.spec)
         self._problem = problem
+        # as harness.campaign.run_campaign: the problem's own policy and interpreter caps where it has them
+        self._policy = policies.parse(getattr(problem, "default_policy", "bound"))
         options = {}
-        if backend.name() == "interpreter":  # the same caps as harness.campaign.run_campaign
-            options = {"max_macs": INTERPRETER_MAX_MACS, "max_outputs": INTERPRETER_MAX_OUTPUTS}
+        if backend.name() == "interpreter":
+            options = {"max_macs": INTERPRETER_MAX_MACS, "max_outputs": INTERPRETER_MAX_OUTPUTS,
+                       **(getattr(problem, "interpreter_options", None) or {})}
         self._strategy = problem.strategy(**options)
 
     @property
@@ -132,7 +135,7 @@ class KernelTarget:
         from .runner import run_example
 
         self._load()
-        outcome = run_example(self._problem, self._candidate, example)
+        outcome = run_example(self._problem, self._candidate, example, policy=self._policy)
         self.examples += 1
         failure = outcome.failures[0] if outcome.failures else None
         if self.first is None:
