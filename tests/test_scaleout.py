@@ -21,7 +21,8 @@ def _env(tmp_path, gpu_count):
     env = {k: v for k, v in os.environ.items()
            if not k.startswith(("PYTEST_XDIST", "PYTEST_CURRENT", "FUSEFUZZ_", "CUDA_VISIBLE"))}
     env.update(FUSEFUZZ_DATABASE=str(tmp_path / "shared-db"), FUSEFUZZ_REPRO_DIR=str(tmp_path / "repros"),
-               FUSEFUZZ_CHECKS="mutation", FUSEFUZZ_PROFILE="dev", FAKE_GPU_COUNT=str(gpu_count),
+               FUSEFUZZ_CHECKS="mutation", FUSEFUZZ_PROFILE="dev", FUSEFUZZ_BACKEND="interpreter",
+               FAKE_GPU_COUNT=str(gpu_count),
                PYTHONPATH=os.pathsep.join([os.path.join(REPO, "tests"), REPO]), PYTHONWARNINGS="ignore")
     return env
 
