@@ -76,6 +76,10 @@ class CampaignResult:
     isolation: dict | None = None
     #: compute-sanitizer findings (``--sanitize``), or why it was skipped
     sanitizer: dict | None = None
+    #: things the reader should know that are no verdict (e.g. drawn sizes the reference itself rejected)
+    notes: list[str] = field(default_factory=list)
+    #: examples judged per "dtype/layout" (what a passing verdict covers)
+    coverage: Counter = field(default_factory=Counter)
 
     @property
     def consistent_with(self) -> list[str]:
@@ -104,6 +108,8 @@ class CampaignResult:
             "seconds": round(self.seconds, 3),
             **({"isolation": self.isolation} if self.isolation is not None else {}),
             **({"sanitizer": self.sanitizer} if self.sanitizer is not None else {}),
+            **({"notes": list(self.notes)} if self.notes else {}),
+            "coverage": dict(sorted(self.coverage.items())),
         }
 
 
@@ -161,8 +167,8 @@ def preflight(problem, candidate: Candidate) -> None:
     from .candidates import copy_parameters
     from .example import Example
 
-    sizes = {n: 1 for n in problem.size_names}
-    ex = Example(sizes=sizes)
+    smallest = getattr(problem, "smallest_example", None)
+    ex = smallest() if smallest is not None else Example(sizes={n: 1 for n in problem.size_names})
     reference = problem.make_reference(ex, "cpu", dtype=None)
     try:
         model = candidate.build(problem.init_args(ex))
@@ -176,28 +182,35 @@ def preflight(problem, candidate: Candidate) -> None:
 def run_campaign(problem, candidate: Candidate, *, profile: str | None = None, max_examples: int | None = None,
                  seed: int | None = None, policy=None, precision: str | None = None,
                  max_macs: int | None | str = "auto", strategy_options: dict | None = None,
-                 repro_dir: str | None = None, journal: str | None = None, on_example=None,
-                 isolate: bool = False, timeout: float | None = None) -> CampaignResult:
+                 repro_dir: str | None = None, journal: str | None = None, on_example=None, on_start=None,
+                 isolate: bool = False, timeout: float | None = None, shrink: bool = True) -> CampaignResult:
     """Fuzz ``candidate`` against ``problem``. With ``isolate``, every example runs in a worker process
     (:mod:`harness.isolation`): crashes and hangs (``timeout`` seconds per example, default per backend)
-    become failures of kind ``crash`` / ``timeout``."""
-    from .policies import BoundPolicy
+    become failures of kind ``crash`` / ``timeout``. ``on_start(example)`` is called before each example and
+    ``on_example(result, outcome)`` after it (progress displays, statistics). ``shrink=False`` skips
+    Hypothesis' shrink phase (failures are reported as first found)."""
+    from . import policies
 
     backend.select()
-    policy = policy or BoundPolicy()
+    policy = policy or policies.parse(getattr(problem, "default_policy", "bound"))
     precision = precision or candidate.precision or "auto"
     profile_name = profile or profiles.default_name()
-    settings = profiles.get(profile_name, max_examples=max_examples)
+    settings = profiles.get(profile_name, max_examples=max_examples, shrink=shrink)
     result = CampaignResult(candidate=candidate.name, problem=problem.name, backend=backend.describe(),
                             profile=profile_name, policy=policy.label(precision), precision=precision)
     result.configs = [a.describe() for a in sweep(candidate.autotuners)]
+    interpreting = backend.name() == "interpreter"
+    # the interpreter's cost caps: the campaign's defaults, unless the problem sizes its own
+    caps = {"max_macs": INTERPRETER_MAX_MACS, "max_outputs": INTERPRETER_MAX_OUTPUTS,
+            **(getattr(problem, "interpreter_options", None) or {})}
     if max_macs == "auto":
-        max_macs = INTERPRETER_MAX_MACS if backend.name() == "interpreter" else None
+        max_macs = caps["max_macs"] if interpreting else None
     options = dict(strategy_options or {})
     if max_macs is not None:
         options.setdefault("max_macs", int(max_macs))
-        if backend.name() == "interpreter":
-            options.setdefault("max_outputs", INTERPRETER_MAX_OUTPUTS)
+        if interpreting:
+            for name, value in caps.items():
+                options.setdefault(name, value)
     strategy = problem.strategy(**options)
     log = _Journal(journal)
     start = time.perf_counter()
@@ -213,6 +226,9 @@ def run_campaign(problem, candidate: Candidate, *, profile: str | None = None, m
         if isolated is not None and isolated.should_skip(example):
             reject()  # the timeout budget is spent: examples never seen before are not run
         result.examples_run += 1
+        result.coverage[f"{example.dtype}/{example.layout}"] += 1
+        if on_start is not None:
+            on_start(example)
         try:
             if isolated is not None:
                 outcome = isolated.run(example)

@@ -55,8 +55,14 @@ def default_name() -> str:
     return "ci" if os.environ.get("CI") else "dev"
 
 
-def get(name: str | None = None, *, max_examples: int | None = None) -> settings:
+def get(name: str | None = None, *, max_examples: int | None = None, shrink: bool = True) -> settings:
+    """Settings for profile ``name``. ``shrink=False`` stops at the first failing example of each kind
+    (the kill-rate test asks only *whether* a bug is caught; shrinking in the interpreter can take
+    minutes per member, Hypothesis' own shrink cap is 5 minutes)."""
     name = name or default_name()
+    phases = [Phase.explicit, Phase.reuse, Phase.generate, Phase.target]
+    if shrink:
+        phases.append(Phase.shrink)
     if name not in MAX_EXAMPLES:
         raise ValueError(f"profile={name!r} is not a profile; use one of {', '.join(MAX_EXAMPLES)}")
     return settings(
@@ -65,7 +71,7 @@ def get(name: str | None = None, *, max_examples: int | None = None) -> settings
         database=database(),
         suppress_health_check=_SUPPRESSED,
         # no explain phase: it re-runs failing examples many times, each a kernel launch
-        phases=(Phase.explicit, Phase.reuse, Phase.generate, Phase.target, Phase.shrink),
+        phases=tuple(phases),
         print_blob=True,
         verbosity=Verbosity.quiet,
         report_multiple_bugs=True,

@@ -20,15 +20,18 @@ Public API
 How it works
 ------------
 Launches: a tiny prep kernel re-lays the weight out as ``wp[Cout, K + 2]`` (K = Cin*kh*kw in natural (ci, ky,
-kx) order, then bias hi / lo; fp32-tf32: rounded to the nearest TF32 value), then the main kernel.  Main
-kernel: implicit GEMM, output-channel-major, ``acc[64 ch, 128 px] += W[64, 16] @ Xcol[16, 128 px]`` (HGMMA; K
-walked in chunks of 16: 72 -> 80, the padding carries the bias so the accumulator needs no re-initialisation).
-A tile is 128 consecutive output pixels of one output row of one image (the last tile of a row is shifted left
-to end at the row's end; the overlap is masked), so every x load is 128 consecutive floats of one input row
-and all loads stay in bounds without masks.  Weights are loaded once per program and stay in shared memory;
-each program walks a contiguous run of tiles of one image (grid = (programs per image, batch, channel
-blocks)).  A second path (``TILE_H > 1``) reuses each loaded input row for several output rows; it measured
-slower and no config uses it. Epilogue in registers: GELU, masked sum over the tile's pixels
+kx) order, then bias hi / lo; fp32-tf32: rounded to the nearest TF32 value) and writes ``koff[K]``, the int64
+offset of each K column in x (from x's strides), then the main kernel.  Main kernel: implicit GEMM,
+output-channel-major, ``acc[64 ch, 128 px] += W[64, 16] @ Xcol[16, 128 px]`` (HGMMA; K walked in chunks of 16:
+72 -> 80, the padding carries the bias so the accumulator needs no re-initialisation).  A tile is 128
+consecutive output pixels of one output row of one image (the last tile of a row is shifted left to end at the
+row's end; the overlap is masked), so every x load is 128 consecutive elements of one input row and all loads
+stay in bounds without masks.  Up to K = 160 (``RESIDENT_MAX_K``) the chunks are unrolled and the weight tiles
+and column offsets are loaded once per program and stay resident; a longer K (e.g. 64 channels x 5x5) streams
+weight and offset chunks in a runtime loop (L1/L2 hits), so shared memory never limits the shapes.  Only the
+chunk count is a compile-time constant (not Cin, kh, kw): one compilation serves every shape with the same
+number of chunks.  Each program walks a contiguous run of tiles of one image (grid = (programs per image,
+batch, channel blocks)).  Epilogue in registers: GELU, masked sum over the tile's pixels
 (``tl.sum(axis=1)``), accumulated over the program's tiles, scaled by 1 / (OH*OW); the only global write of
 the main kernel is one ``[out_channels]`` vector per program (an atomic add, or a partial-buffer store in
 deterministic mode).
@@ -137,10 +140,10 @@ def _tile_w(a):
 
 
 def _bias_in_k(a):
-    # fp32, flat K with >= 2 padding slots: the bias rides in the padding (hi + lo TF32 split, ones in x's
-    # tile)
-    rem = (a["KH"] * a["CIN"] * a["KW"]) % a["DOT_K"]
-    return a["TILE_H"] == 1 and a["x_ptr"].dtype == torch.float32 and 1 <= rem <= a["DOT_K"] - 2
+    # fp32, resident weights, >= 2 padding slots in the last K chunk: the bias rides in the padding (hi + lo
+    # TF32 split, ones in x's tile)
+    rem = a["KT"] % a["DOT_K"]
+    return a["NUM_CHUNKS"] > 0 and a["x_ptr"].dtype == torch.float32 and 1 <= rem <= a["DOT_K"] - 2
 
 
 def _conv_tile_heuristics():
@@ -159,30 +162,18 @@ def _conv_tile_heuristics():
 # the default. LOADS_FIRST=False interleaves load -> MMA per K chunk: 28 KB instead of 60 KB of smem, so more
 # CTAs fit per SM.
 _CONFIGS = [
-    triton.Config(
-        {"BLOCK_W": 128, "TILE_H": 1, "LOOP_STAGES": 1, "LOADS_FIRST": True}, num_warps=4, num_stages=2
-    ),
-    triton.Config(
-        {"BLOCK_W": 128, "TILE_H": 1, "LOOP_STAGES": 1, "LOADS_FIRST": False},
-        num_warps=4,
-        num_stages=2,
-        maxnreg=112,
-    ),
-    triton.Config(
-        {"BLOCK_W": 128, "TILE_H": 1, "LOOP_STAGES": 1, "LOADS_FIRST": True},
-        num_warps=8,
-        num_stages=2,
-        maxnreg=128,
-    ),
-    triton.Config(
-        {"BLOCK_W": 128, "TILE_H": 1, "LOOP_STAGES": 1, "LOADS_FIRST": False}, num_warps=4, num_stages=3
-    ),
+    triton.Config({"BLOCK_W": 128, "LOOP_STAGES": 1, "LOADS_FIRST": True}, num_warps=4, num_stages=2),
+    triton.Config({"BLOCK_W": 128, "LOOP_STAGES": 1, "LOADS_FIRST": False}, num_warps=4, num_stages=2, maxnreg=112),
+    triton.Config({"BLOCK_W": 128, "LOOP_STAGES": 1, "LOADS_FIRST": True}, num_warps=8, num_stages=2, maxnreg=128),
+    triton.Config({"BLOCK_W": 128, "LOOP_STAGES": 1, "LOADS_FIRST": False}, num_warps=4, num_stages=3),
 ]
+#: K chunks (of DOT_K) kept resident in registers / shared memory; a longer K streams weights per chunk (L1/L2)
+RESIDENT_MAX_K = 160
 
 
 @triton.autotune(
     configs=_CONFIGS,
-    key=["C_OUT", "OH", "OW", "CIN", "KH", "KW", "DOT_K", "PRECISION"],
+    key=["C_OUT", "OH", "OW", "KT", "NUM_CHUNKS", "DOT_K", "PRECISION"],
     restore_value=["out_ptr"],
 )
 @triton.heuristics(_conv_tile_heuristics())
@@ -190,27 +181,24 @@ _CONFIGS = [
 def conv2d_gelu_gap_kernel(
     x_ptr,
     wp_ptr,
+    koff_ptr,
     b_ptr,
     out_ptr,
     C_OUT,
-    H,
     OH,
     OW,
+    KT,
     sxb,
-    sxc,
     sxh,
     sxw,
     inv_area,
-    CIN: tl.constexpr,
-    KH: tl.constexpr,
-    KW: tl.constexpr,
+    NUM_CHUNKS: tl.constexpr,
     BLOCK_N: tl.constexpr,
     DOT_K: tl.constexpr,
     PRECISION: tl.constexpr,
     DETERMINISTIC: tl.constexpr,
     GELU_MODE: tl.constexpr,
     BLOCK_W: tl.constexpr,
-    TILE_H: tl.constexpr,
     TILE_W: tl.constexpr,
     SHIFT_COLS: tl.constexpr,
     LOOP_STAGES: tl.constexpr,
@@ -226,8 +214,7 @@ def conv2d_gelu_gap_kernel(
     n_prog = tl.num_programs(0)
 
     n_tw = tl.cdiv(OW, TILE_W)
-    n_th = tl.cdiv(OH, TILE_H)
-    tiles_per_img = n_th * n_tw
+    tiles_per_img = OH * n_tw
     tiles_per_prog = tl.cdiv(tiles_per_img, n_prog)
     t_begin = pid_g * tiles_per_prog
     t_end = tl.minimum(t_begin + tiles_per_prog, tiles_per_img)
@@ -236,39 +223,24 @@ def conv2d_gelu_gap_kernel(
     n_ok = offs_n < C_OUT
     x_img = x_ptr + b.to(tl.int64) * sxb
 
-    # ---- resident weights, one [BLOCK_N, DOT_K] tile per K-chunk, in the operand dtype
-    # --------------------------- TILE_H == 1 ("flat"): K = (ky, ci, kx) flattened, ceil(KH*CIN*KW / DOT_K)
-    # chunks (72 -> 80 for DOT_K 16). TILE_H > 1 ("rows"): K per input row = (ci, kx), ceil(CIN*KW / DOT_K)
-    # chunks per row, one set per ky. wp: prepared weights [C_OUT, KH*CIN*KW + 2], natural (ci, ky, kx) order,
-    # TF32-rounded if requested, columns KT, KT+1 = bias hi / lo (see conv2d_gelu_gap_prep_kernel).  Plain
-    # loads only: any arithmetic on the tiles here would turn the MMA's A operand into a register operand
-    # re-read from smem every tile.
-    w_n = offs_n.to(tl.int64) * (KH * CIN * KW + 2)
+    # K = (ci, ky, kx) flattened (KT = CIN*KH*KW). wp: prepared weights [C_OUT, KT + 2], natural order,
+    # TF32-rounded if requested, columns KT, KT+1 = bias hi / lo; koff: int64 [KT] offsets of each K column
+    # into x (ci*sxc + ky*sxh + kx*sxw), written by the prep kernel (no index division here).
+    # NUM_CHUNKS > 0 ("resident"): K fits in NUM_CHUNKS chunks of DOT_K, unrolled; the weight tiles and the
+    # column offsets are loaded once per program.  Plain loads only: any arithmetic on the weight tiles would
+    # turn the MMA's A operand into a register operand re-read from smem every tile.
+    # NUM_CHUNKS == 0 ("streamed", long K): a runtime loop over chunks loads weights and offsets per chunk.
+    w_n = offs_n.to(tl.int64) * (KT + 2)
     ws = ()
-    if TILE_H == 1:
-        for c in tl.static_range((KH * CIN * KW + DOT_K - 1) // DOT_K):
-            f = c * DOT_K + tl.arange(0, DOT_K)
-            if BIAS_K:
-                f_ok = f < KH * CIN * KW + 2
-            else:
-                f_ok = f < KH * CIN * KW
-            ws = ws + (
-                tl.load(wp_ptr + (w_n[:, None] + f[None, :]), mask=n_ok[:, None] & f_ok[None, :], other=0.0),
-            )
-    else:
-        for ky in tl.static_range(KH):
-            for c in tl.static_range((CIN * KW + DOT_K - 1) // DOT_K):
-                kk = c * DOT_K + tl.arange(0, DOT_K)
-                ci = kk // KW
-                kx = kk - ci * KW
-                f = ci * (KH * KW) + ky * KW + kx
-                ws = ws + (
-                    tl.load(
-                        wp_ptr + (w_n[:, None] + f[None, :]),
-                        mask=n_ok[:, None] & (kk < CIN * KW)[None, :],
-                        other=0.0,
-                    ),
-                )
+    koffs = ()
+    for c in tl.static_range(NUM_CHUNKS):
+        f = c * DOT_K + tl.arange(0, DOT_K)
+        if BIAS_K:
+            wf_ok = f < KT + 2
+        else:
+            wf_ok = f < KT
+        ws = ws + (tl.load(wp_ptr + (w_n[:, None] + f[None, :]), mask=n_ok[:, None] & wf_ok[None, :], other=0.0),)
+        koffs = koffs + (tl.load(koff_ptr + f, mask=f < KT, other=0),)
     bias = tl.load(b_ptr + offs_n, mask=n_ok, other=0.0).to(tl.float32)
     offs_w = tl.arange(0, TILE_W)
     if SHIFT_COLS:
@@ -280,10 +252,9 @@ def conv2d_gelu_gap_kernel(
         # image narrower than the tile: clamp the columns (duplicates are masked in the epilogue)
         col_off = tl.minimum(offs_w, OW - 1).to(tl.int64) * sxw
     part = tl.zeros([BLOCK_N], dtype=tl.float32)
-    th = t_begin // n_tw
-    tw = t_begin - th * n_tw
+    oh0 = t_begin // n_tw
+    tw = t_begin - oh0 * n_tw
     for _t in tl.range(t_begin, t_end, num_stages=LOOP_STAGES):
-        oh0 = th * TILE_H
         if SHIFT_COLS:
             ow0 = tl.minimum(tw * TILE_W, OW - TILE_W)
             col_ok = offs_w >= tw * TILE_W - ow0
@@ -292,40 +263,27 @@ def conv2d_gelu_gap_kernel(
             ow0 = 0
             col_ok = offs_w < OW
             cols_full = False
-        tile_ptr = x_img + ow0.to(tl.int64) * sxw
+        row_ptr = x_img + ow0.to(tl.int64) * sxw + oh0.to(tl.int64) * sxh
+        if BIAS_K:
+            acc = tl.zeros([BLOCK_N, TILE_W], dtype=tl.float32)  # the first MMA overwrites (no MOVs)
+        else:
+            acc = tl.zeros([BLOCK_N, TILE_W], dtype=tl.float32) + bias[:, None]
 
-        accs = ()
-        for _i in tl.static_range(TILE_H):
-            if BIAS_K:
-                accs = accs + (
-                    tl.zeros([BLOCK_N, TILE_W], dtype=tl.float32),
-                )  # first MMA overwrites (no MOVs)
-            else:
-                accs = accs + (tl.zeros([BLOCK_N, TILE_W], dtype=tl.float32) + bias[:, None],)
-
-        if TILE_H == 1:
-            # flat K: every chunk gathers its (ky, ci, kx) columns straight from the KH input rows
-            row_ptr = tile_ptr + oh0.to(tl.int64) * sxh
+        if NUM_CHUNKS > 0:
+            # every chunk gathers its (ci, ky, kx) columns straight from the KH input rows
             xs = ()
-            acc = accs[0]
-            for c in tl.static_range((KH * CIN * KW + DOT_K - 1) // DOT_K):
+            for c in tl.static_range(NUM_CHUNKS):
                 f = c * DOT_K + tl.arange(0, DOT_K)
-                ci = f // (KH * KW)
-                q = f - ci * (KH * KW)
-                ky = q // KW
-                kx = q - ky * KW
-                k_off = ci.to(tl.int64) * sxc + ky.to(tl.int64) * sxh + kx.to(tl.int64) * sxw
-                if (c + 1) * DOT_K <= KH * CIN * KW:
-                    xt = tl.load(row_ptr + (k_off[:, None] + col_off[None, :]))
+                if c + 1 < NUM_CHUNKS:
+                    xt = tl.load(row_ptr + (koffs[c][:, None] + col_off[None, :]))
                 else:
-                    f_ok = f < KH * CIN * KW
-                    k_off = tl.where(f_ok, k_off, 0)
+                    f_ok = f < KT
                     if BIAS_K:
-                        pad = tl.where((f == KH * CIN * KW) | (f == KH * CIN * KW + 1), 1.0, 0.0)
+                        pad = tl.where((f == KT) | (f == KT + 1), 1.0, 0.0)
                     else:
                         pad = tl.zeros([DOT_K], dtype=tl.float32)
                     xt = tl.load(
-                        row_ptr + (k_off[:, None] + col_off[None, :]),
+                        row_ptr + (koffs[c][:, None] + col_off[None, :]),
                         mask=f_ok[:, None],
                         other=pad[:, None].to(x_ptr.dtype.element_ty),
                     )
@@ -336,63 +294,29 @@ def conv2d_gelu_gap_kernel(
                 else:
                     acc = tl.dot(ws[c], xt, acc, input_precision=PRECISION)
             if LOADS_FIRST:
-                for c in tl.static_range((KH * CIN * KW + DOT_K - 1) // DOT_K):
+                for c in tl.static_range(NUM_CHUNKS):
                     acc = tl.dot(ws[c], xs[c], acc, input_precision=PRECISION)
-            accs = (acc,)
         else:
-            # rows: walk the TILE_H + KH - 1 input rows; each slab is loaded once (all loads first, so they
-            # are in flight together) and feeds every (output row, ky) that uses it
-            xs = ()
-            for r in tl.static_range(TILE_H + KH - 1):
-                ih = tl.minimum(oh0 + r, H - 1)  # rows past the image only feed output rows that are masked
-                row_ptr = tile_ptr + ih.to(tl.int64) * sxh
-                for c in tl.static_range((CIN * KW + DOT_K - 1) // DOT_K):
-                    kk = c * DOT_K + tl.arange(0, DOT_K)
-                    ci = kk // KW
-                    kx = kk - ci * KW
-                    k_off = ci.to(tl.int64) * sxc + kx.to(tl.int64) * sxw
-                    if (c + 1) * DOT_K <= CIN * KW:
-                        xt = tl.load(row_ptr + (k_off[:, None] + col_off[None, :]))
-                    else:
-                        k_ok = kk < CIN * KW
-                        k_off = tl.where(k_ok, k_off, 0)
-                        xt = tl.load(
-                            row_ptr + (k_off[:, None] + col_off[None, :]), mask=k_ok[:, None], other=0.0
-                        )
-                    if TF32_RNE:
-                        xt = _round_tf32(xt, HW_TRUNC)
-                    xs = xs + (xt,)
-            for r in tl.static_range(TILE_H + KH - 1):
-                for c in tl.static_range((CIN * KW + DOT_K - 1) // DOT_K):
-                    xt = xs[r * ((CIN * KW + DOT_K - 1) // DOT_K) + c]
-                    new_accs = ()
-                    for i in tl.static_range(TILE_H):
-                        if r - i >= 0 and r - i < KH:
-                            new_accs = new_accs + (
-                                tl.dot(
-                                    ws[(r - i) * ((CIN * KW + DOT_K - 1) // DOT_K) + c],
-                                    xt,
-                                    accs[i],
-                                    input_precision=PRECISION,
-                                ),
-                            )
-                        else:
-                            new_accs = new_accs + (accs[i],)
-                    accs = new_accs
+            for k0 in range(0, KT, DOT_K):
+                f = k0 + tl.arange(0, DOT_K)
+                f_ok = f < KT
+                wt = tl.load(wp_ptr + (w_n[:, None] + f[None, :]), mask=n_ok[:, None] & f_ok[None, :], other=0.0)
+                k_off = tl.load(koff_ptr + f, mask=f_ok, other=0)
+                xt = tl.load(row_ptr + (k_off[:, None] + col_off[None, :]), mask=f_ok[:, None], other=0.0)
+                if TF32_RNE:
+                    xt = _round_tf32(xt, HW_TRUNC)
+                acc = tl.dot(wt, xt, acc, input_precision=PRECISION)
 
         # ---- epilogue: GELU + masked sum over the tile's pixels
-        # -----------------------------------------------
-        for i in tl.static_range(TILE_H):
-            v = _gelu(accs[i], GELU_MODE)
-            if oh0 + i < OH:
-                if cols_full:
-                    part += tl.sum(v, axis=1)
-                else:
-                    part += tl.sum(tl.where(col_ok[None, :], v, 0.0), axis=1)
+        v = _gelu(acc, GELU_MODE)
+        if cols_full:
+            part += tl.sum(v, axis=1)
+        else:
+            part += tl.sum(tl.where(col_ok[None, :], v, 0.0), axis=1)
         # next tile: step the (row, column) tile coordinates without a division
         tw += 1
         wrap = tw == n_tw
-        th = tl.where(wrap, th + 1, th)
+        oh0 = tl.where(wrap, oh0 + 1, oh0)
         tw = tl.where(wrap, 0, tw)
 
     res = part * inv_area
@@ -410,22 +334,26 @@ def conv2d_gelu_gap_prep_kernel(
     w_ptr,
     b_ptr,
     wp_ptr,
+    koff_ptr,
     C_OUT,
     swo,
     swi,
     swh,
     sww,
-    KH: tl.constexpr,
-    CIN: tl.constexpr,
-    KW: tl.constexpr,
+    sxc,
+    sxh,
+    sxw,
+    KH,
+    KW,
+    KT,
     ROUND: tl.constexpr,
     BLOCK: tl.constexpr,
 ):
-    """wp[n, :] = (w[n, ci, ky, kx] for (ci, ky, kx) in natural order) ++ (bias hi, bias lo), in wp's dtype.
+    """wp[n, :] = (w[n, ci, ky, kx] for (ci, ky, kx) in natural order) ++ (bias hi, bias lo), in wp's dtype;
+    program row n == 0 also writes koff[f] = ci*sxc + ky*sxh + kx*sxw (int64), the offset of K column f in x.
 
     Any weight strides.  ROUND: fp32 -> nearest TF32 (the tensor core would otherwise truncate).  bias hi =
-    bias
-    with the low 13 mantissa bits cleared (exact in TF32), lo = bias - hi (TF32 error ~2^-20 |bias|)."""
+    bias with the low 13 mantissa bits cleared (exact in TF32), lo = bias - hi (TF32 error ~2^-20 |bias|)."""
     n = tl.program_id(0)
     f = tl.program_id(1) * BLOCK + tl.arange(0, BLOCK)
     ci = f // (KH * KW)
@@ -433,17 +361,16 @@ def conv2d_gelu_gap_prep_kernel(
     ky = q // KW
     kx = q - ky * KW
     w_off = n.to(tl.int64) * swo + ci.to(tl.int64) * swi + ky.to(tl.int64) * swh + kx.to(tl.int64) * sww
-    w = tl.load(w_ptr + w_off, mask=f < KH * CIN * KW, other=0.0).to(tl.float32)
+    w = tl.load(w_ptr + w_off, mask=f < KT, other=0.0).to(tl.float32)
     bb = tl.load(b_ptr + n).to(tl.float32)
     b_hi = (bb.to(tl.int32, bitcast=True) & -8192).to(tl.float32, bitcast=True)
     if ROUND:
         w = _round_tf32(w)
-    v = tl.where(f == KH * CIN * KW, b_hi, tl.where(f == KH * CIN * KW + 1, bb - b_hi, w))
-    tl.store(
-        wp_ptr + n.to(tl.int64) * (KH * CIN * KW + 2) + f,
-        v.to(wp_ptr.dtype.element_ty),
-        mask=f < KH * CIN * KW + 2,
-    )
+    v = tl.where(f == KT, b_hi, tl.where(f == KT + 1, bb - b_hi, w))
+    tl.store(wp_ptr + n.to(tl.int64) * (KT + 2) + f, v.to(wp_ptr.dtype.element_ty), mask=f < KT + 2)
+    if n == 0:
+        x_off = ci.to(tl.int64) * sxc + ky.to(tl.int64) * sxh + kx.to(tl.int64) * sxw
+        tl.store(koff_ptr + f, x_off, mask=f < KT)
 
 
 @triton.jit
@@ -561,16 +488,20 @@ def _prepare(x, weight, bias, input_precision, programs_per_image=None):
     KT = CIN * KH * KW
     tf32_round = x.dtype == torch.float32 and input_precision == "tf32"
     wp = torch.empty((COUT, KT + 2), device=x.device, dtype=x.dtype)
+    koff = torch.empty((KT,), device=x.device, dtype=torch.int64)
     PB = min(1024, triton.next_power_of_2(KT + 2))
+    sxb, sxc, sxh, sxw = x.stride()
     if COUT > 0:
         conv2d_gelu_gap_prep_kernel[(COUT, triton.cdiv(KT + 2, PB))](
-            weight, bias, wp, COUT, *weight.stride(), KH=KH, CIN=CIN, KW=KW, ROUND=tf32_round, BLOCK=PB
+            weight, bias, wp, koff, COUT, *weight.stride(), sxc, sxh, sxw, KH, KW, KT, ROUND=tf32_round, BLOCK=PB
         )
-    args = [x, wp, bias, None, COUT, H, OH, OW, *x.stride(), 1.0 / (OH * OW)]
+    # K chunks: unrolled with resident weights up to RESIDENT_MAX_K (+2 bias columns), streamed beyond
+    num_chunks = triton.cdiv(KT, dot_k)
+    if num_chunks * dot_k > RESIDENT_MAX_K:
+        num_chunks = 0
+    args = [x, wp, koff, bias, None, COUT, OH, OW, KT, sxb, sxh, sxw, 1.0 / (OH * OW)]
     constexprs = dict(
-        CIN=CIN,
-        KH=KH,
-        KW=KW,
+        NUM_CHUNKS=num_chunks,
         BLOCK_N=BLOCK_N,
         DOT_K=dot_k,
         TF32_RNE=tf32_round,
@@ -586,14 +517,14 @@ def _run(kernel, x, info, args, constexprs, deterministic, **launch_kwargs):
     B, COUT, P, grid = info["B"], info["COUT"], info["P"], info["grid"]
     if deterministic:
         part = torch.empty((B, P, COUT), device=x.device, dtype=torch.float32)
-        args[3] = part
+        args[4] = part
         kernel[grid](*args, DETERMINISTIC=True, **constexprs, **launch_kwargs)
         out = torch.empty((B, COUT), device=x.device, dtype=x.dtype)
         BLOCK_C = min(256, max(16, triton.next_power_of_2(COUT)))
         conv2d_gelu_gap_finalize_kernel[(B, triton.cdiv(COUT, BLOCK_C))](part, out, P, COUT, BLOCK_C=BLOCK_C)
         return out
     out = torch.zeros((B, COUT), device=x.device, dtype=torch.float32)
-    args[3] = out
+    args[4] = out
     kernel[grid](*args, DETERMINISTIC=False, **constexprs, **launch_kwargs)
     return out if x.dtype == torch.float32 else out.to(x.dtype)
 

@@ -53,3 +53,40 @@ def test_headline_shape_twopass_matches_float64():
                                                               conv.bias.double())).mean((2, 3))
     rel = ((y.double() - ref).norm() / ref.norm()).item()
     assert rel < 2e-3
+
+
+def _chunked_reference(x, w, b):
+    """float64 sums of fp32 IEEE cuDNN convolutions, one image at a time (the whole activation would not fit)."""
+    F = torch.nn.functional
+    out = torch.empty(x.shape[0], w.shape[0], dtype=torch.float64, device=x.device)
+    prev = torch.backends.cudnn.allow_tf32
+    torch.backends.cudnn.allow_tf32 = False
+    try:
+        for i in range(x.shape[0]):
+            out[i] = F.gelu(F.conv2d(x[i:i + 1], w, b)).double().mean((2, 3))[0]
+    finally:
+        torch.backends.cudnn.allow_tf32 = prev
+    return out
+
+
+@pytest.mark.parametrize("layout", ["contiguous", "channels_last"])
+@pytest.mark.parametrize("precision", ["ieee", "tf32"])
+def test_fused_kernel_indexes_past_2_pow_31(precision, layout):
+    """batch x C_in x H x W = 2.15e9 > 2**31 elements: int32 offsets would wrap and read other images."""
+    from kernels.conv2d_gelu_gap_fused import conv2d_gelu_gap
+
+    B, C, H = 64, 8, 2050
+    assert B * C * H * H > 2**31
+    g = torch.Generator(device="cuda").manual_seed(0)
+    x = torch.rand(B, C, H, H, device="cuda", generator=g)
+    if layout == "channels_last":
+        x = x.contiguous(memory_format=torch.channels_last)
+    conv = torch.nn.Conv2d(C, 64, 3).cuda()
+    with torch.no_grad():
+        # one image's worth of outputs differs in sign pattern from the next: a wrapped offset shows
+        conv.bias.uniform_(-0.5, 0.5)
+    y = conv2d_gelu_gap(x, conv.weight.detach(), conv.bias.detach(), input_precision=precision)
+    ref = _chunked_reference(x, conv.weight.detach(), conv.bias.detach())
+    err = ((y.double() - ref).abs().max() / ref.abs().max()).item()
+    # ieee: fp32 rounding over 72-term dots and a 4.2M-term mean, ~1e-6; tf32 (rounded operands): ~2e-4
+    assert err < (1e-5 if precision == "ieee" else 2e-3), f"relative error {err:.3g} at {precision}, {layout}"

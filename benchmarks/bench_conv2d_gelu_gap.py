@@ -1,0 +1,208 @@
+"""Issue-4 benchmark: the fused conv2d+bias+GELU+global-avg-pool kernel against eager PyTorch, torch.compile and
+the first (two-kernel) Triton kernel, in one process, on the headline shape (fp32 / fp16 / bf16) and a sweep of
+smaller shapes.
+
+GPU only:  python benchmarks/bench_conv2d_gelu_gap.py --out benchmarks/results/bench-<device> [--rep-ms 200]
+
+Timing: ``triton.testing.do_bench`` (CUDA events, an L2 flush between repetitions, median of the repetitions) after
+a warm-up call that compiles and autotunes; every row in the same process and session, so the baselines and our
+kernels see the same clocks. Every row's output is checked against a float64 reference of the same inputs (max abs
+error / max |reference|), so a fast wrong row is visible. Writes ``bench.json`` and ``bench.md`` to ``--out`` and
+prints the Markdown table last.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import sys
+import time
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, ROOT)
+
+import torch  # noqa: E402
+import torch.nn.functional as F  # noqa: E402
+
+#: measured on the lent H100 (facts.md): dense TF32 tensor-core throughput reached by cuBLAS
+TF32_CEILING_TFLOPS = {"H100": 375.0}
+HEADLINE = dict(batch=128, cin=8, cout=64, h=256, w=256, kh=3, kw=3)
+#: smaller shapes (KernelBench-like and off-tile sizes), fp32
+SWEEP = [
+    dict(batch=1, cin=3, cout=16, h=32, w=32, kh=3, kw=3),
+    dict(batch=8, cin=16, cout=32, h=64, w=64, kh=3, kw=3),
+    dict(batch=16, cin=64, cout=128, h=56, w=56, kh=3, kw=3),
+    dict(batch=32, cin=8, cout=64, h=128, w=128, kh=3, kw=3),
+    dict(batch=32, cin=3, cout=64, h=224, w=224, kh=7, kw=7),
+    dict(batch=64, cin=8, cout=64, h=129, w=97, kh=3, kw=5),
+    dict(batch=128, cin=8, cout=64, h=256, w=256, kh=1, kw=1),
+]
+DTYPES = {"fp32": torch.float32, "fp16": torch.float16, "bf16": torch.bfloat16}
+
+
+def reference(x, w, b):
+    return F.gelu(F.conv2d(x, w, b)).mean(dim=(2, 3))
+
+
+def ceiling(name: str) -> float | None:
+    for key, value in TF32_CEILING_TFLOPS.items():
+        if key in name:
+            return value
+    return None
+
+
+def run(args) -> dict:
+    import triton
+    from triton.testing import do_bench
+
+    from kernels import conv2d_gelu_gap_fused as fused
+    from kernels import conv2d_gelu_gap_twopass as twopass
+
+    dev = torch.device("cuda")
+    gpu = torch.cuda.get_device_name(dev)
+    env = dict(gpu=gpu, torch=torch.__version__, triton=triton.__version__, python=platform.python_version(),
+               cuda=torch.version.cuda, driver=_driver(),
+               cudnn_allow_tf32=torch.backends.cudnn.allow_tf32,
+               matmul_allow_tf32=torch.backends.cuda.matmul.allow_tf32,
+               command=" ".join([os.path.basename(sys.executable)] + sys.argv), rep_ms=args.rep_ms,
+               date=time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime()))
+    ceil = ceiling(gpu)
+    rows = []
+    refs = {}
+
+    def bench(shape, dtype_name, path, fn, *, layout="contiguous"):
+        g = torch.Generator(device="cpu").manual_seed(0)
+        x = torch.rand(shape["batch"], shape["cin"], shape["h"], shape["w"], generator=g)
+        conv = torch.nn.Conv2d(shape["cin"], shape["cout"], (shape["kh"], shape["kw"]))
+        w, b = conv.weight.detach(), conv.bias.detach()
+        dt = DTYPES[dtype_name]
+        x, w, b = x.to(dev, dt), w.to(dev, dt), b.to(dev, dt)
+        key = (_shape_str(shape), dtype_name)
+        if key not in refs:  # float64 result of the inputs as the kernels see them (rounded to dt)
+            refs[key] = reference(x.double(), w.double(), b.double())
+        ref = refs[key]
+        if layout == "channels_last":
+            x = x.contiguous(memory_format=torch.channels_last)
+        row = dict(shape=_shape_str(shape), dtype=dtype_name, layout=layout, path=path)
+        if fn is None:  # torch.compile: a fresh static-shape compilation per case (no recompile limit, no
+            torch._dynamo.reset()  # automatic dynamic shapes slowing the later cases down)
+            fn = torch.compile(reference, dynamic=False)
+        try:
+            out = fn(x, w, b)  # warm-up: compiles, autotunes
+            torch.cuda.synchronize()
+            err = (out.double() - ref).abs().max().item() / max(ref.abs().max().item(), 1e-30)
+            ms = do_bench(lambda: fn(x, w, b), rep=args.rep_ms, return_mode="median")
+            # re-verify after the timing loop: the timed calls must still produce the same answer
+            again = fn(x, w, b)
+            torch.cuda.synchronize()
+            same = bool(torch.equal(again, out)) or (again.double() - out.double()).abs().max().item() <= 1e-6 * max(
+                ref.abs().max().item(), 1e-30)
+            flop = 2.0 * shape["batch"] * shape["cout"] * (shape["h"] - shape["kh"] + 1) * \
+                (shape["w"] - shape["kw"] + 1) * shape["cin"] * shape["kh"] * shape["kw"]
+            tflops = flop / ms / 1e9
+            row.update(ms=ms, tflops=tflops, pct_tf32_ceiling=(100 * tflops / ceil) if ceil else None,
+                       rel_err=err, stable_after_timing=same)
+        except Exception as e:  # a path that cannot run this case: recorded, never silently dropped
+            row.update(error=f"{type(e).__name__}: {str(e).splitlines()[0][:200]}")
+        rows.append(row)
+        _log(row)
+        torch.cuda.empty_cache()
+        return row
+
+    paths = {
+        "fused (tf32, default)": lambda x, w, b: fused.conv2d_gelu_gap(x, w, b),
+        "fused deterministic": lambda x, w, b: fused.conv2d_gelu_gap(x, w, b, deterministic=True),
+        "twopass (tf32)": lambda x, w, b: twopass.conv2d_gelu_gap(x, w, b),
+        "eager": reference,
+        "torch.compile": None,  # compiled per case in bench()
+    }
+    fp32_only = {
+        "fused ieee": lambda x, w, b: fused.conv2d_gelu_gap(x, w, b, input_precision="ieee"),
+    }
+    for dtype_name in args.dtypes.split(","):
+        for name, fn in paths.items():
+            bench(HEADLINE, dtype_name, name, fn)
+        if dtype_name == "fp32":
+            for name, fn in fp32_only.items():
+                bench(HEADLINE, dtype_name, name, fn)
+            bench(HEADLINE, dtype_name, "fused (tf32, default)", paths["fused (tf32, default)"],
+                  layout="channels_last")
+            bench(HEADLINE, dtype_name, "eager", reference, layout="channels_last")
+    if not args.no_sweep:
+        for shape in SWEEP:
+            for name in ("fused (tf32, default)", "twopass (tf32)", "eager", "torch.compile"):
+                bench(shape, "fp32", name, paths[name])
+    return dict(env=env, rows=rows)
+
+
+def _driver() -> str | None:
+    try:
+        import subprocess
+
+        return subprocess.run(["nvidia-smi", "--query-gpu=driver_version", "--format=csv,noheader"],
+                              capture_output=True, text=True, timeout=20).stdout.strip() or None
+    except Exception:
+        return None
+
+
+def _shape_str(s) -> str:
+    return f"{s['batch']}x{s['cin']}x{s['h']}x{s['w']} -> {s['cout']}, k{s['kh']}x{s['kw']}"
+
+
+def _log(row) -> None:
+    print(json.dumps(row), flush=True)
+
+
+def markdown(result: dict) -> str:
+    env = result["env"]
+    lines = [f"Device: {env['gpu']} (driver {env['driver']}), torch {env['torch']}, triton {env['triton']}, "
+             f"CUDA {env['cuda']}; cudnn.allow_tf32={env['cudnn_allow_tf32']}; {env['date']}",
+             f"Command: `{env['command']}`", "",
+             "| shape | dtype | layout | path | median ms | TFLOP/s | % TF32 ceiling | speedup vs eager | "
+             "vs torch.compile | rel. error |",
+             "|---|---|---|---|---|---|---|---|---|---|"]
+    base = {}
+    for r in result["rows"]:
+        if "ms" in r and r["layout"] == "contiguous":
+            base[(r["shape"], r["dtype"], r["path"])] = r["ms"]
+    for r in result["rows"]:
+        if "error" in r:
+            lines.append(f"| {r['shape']} | {r['dtype']} | {r['layout']} | {r['path']} | n/a: {r['error']} "
+                         "| | | | | |")
+            continue
+        eager = base.get((r["shape"], r["dtype"], "eager"))
+        comp = base.get((r["shape"], r["dtype"], "torch.compile"))
+        pct = f"{r['pct_tf32_ceiling']:.1f}" if r.get("pct_tf32_ceiling") is not None else "n/a"
+        flag = "" if r["stable_after_timing"] else " (CHANGED after timing)"
+        lines.append(f"| {r['shape']} | {r['dtype']} | {r['layout']} | {r['path']} | {r['ms']:.3f} | "
+                     f"{r['tflops']:.1f} | {pct} | {eager / r['ms']:.2f}x | "
+                     f"{(comp / r['ms']) if comp else float('nan'):.2f}x | {r['rel_err']:.1e}{flag} |")
+    return "\n".join(lines) + "\n"
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--out", default=os.environ.get("OUT", "benchmarks/results/bench"),
+                    help="directory for bench.json and bench.md (default: $OUT or benchmarks/results/bench)")
+    ap.add_argument("--rep-ms", type=int, default=200, help="do_bench repetition time per row in ms (default 200)")
+    ap.add_argument("--dtypes", default="fp32,fp16,bf16", help="headline dtypes (default fp32,fp16,bf16)")
+    ap.add_argument("--no-sweep", action="store_true", help="headline shape only")
+    args = ap.parse_args(argv)
+    if not torch.cuda.is_available():
+        print("bench_conv2d_gelu_gap: needs a CUDA GPU (timings of the interpreter mean nothing); skipped")
+        return 0
+    os.makedirs(args.out, exist_ok=True)
+    result = run(args)
+    with open(os.path.join(args.out, "bench.json"), "w") as f:
+        json.dump(result, f, indent=1)
+    md = markdown(result)
+    with open(os.path.join(args.out, "bench.md"), "w") as f:
+        f.write(md)
+    print(md)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
