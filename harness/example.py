@@ -14,6 +14,10 @@ from dataclasses import asdict, dataclass, field
 import torch
 
 DISTRIBUTIONS = ("rand", "randn", "randn_scaled")
+#: regimes a problem asks for by name (not in the default set): ``randn_offset`` is ``randn + scale``, a large
+#: common offset that breaks one-pass variance formulas (E[x^2] - E[x]^2 cancels)
+EXTRA_DISTRIBUTIONS = ("randn_offset",)
+ALL_DISTRIBUTIONS = DISTRIBUTIONS + EXTRA_DISTRIBUTIONS
 LAYOUTS = ("contiguous", "channels_last", "strided")
 
 
@@ -45,7 +49,8 @@ class Example:
 
     def describe(self) -> str:
         sizes = " ".join(f"{k}={v}" for k, v in self.sizes.items())
-        values = self.distribution if self.distribution != "randn_scaled" else f"randn*{self.scale:.4g}"
+        values = {"randn_scaled": f"randn*{self.scale:.4g}",
+                  "randn_offset": f"randn+{self.scale:.4g}"}.get(self.distribution, self.distribution)
         return f"{sizes} dtype={self.dtype} layout={self.layout} values={values} seed={self.seed}"
 
     def __str__(self) -> str:  # pragma: no cover - convenience
@@ -73,7 +78,9 @@ def make_values(shape, distribution, scale, generator):
         return torch.randn(shape, generator=generator, dtype=torch.float32)
     if distribution == "randn_scaled":
         return torch.randn(shape, generator=generator, dtype=torch.float32) * scale
-    raise ValueError(f"distribution={distribution!r} is not known; use rand, randn or randn_scaled")
+    if distribution == "randn_offset":
+        return torch.randn(shape, generator=generator, dtype=torch.float32) + scale
+    raise ValueError(f"distribution={distribution!r} is not known; use rand, randn, randn_scaled or randn_offset")
 
 
 def apply_layout(t, layout):

@@ -52,4 +52,43 @@ register(KernelRecord(
     description="the fused kernel with an IEEE fp32 dot",
 ))
 
+register(KernelRecord(
+    name="linear_gelu.fused",
+    problem="linear_gelu",
+    module="kernels.linear_gelu",
+    precision="tf32",
+    kwargs={"input_precision": "tf32"},
+    deterministic=True,
+    description="one kernel: tiled GEMM (tl.dot, TF32 for fp32: operands truncated) + bias + exact-grade GELU "
+                "epilogue, one store; 16-bit inputs on 16-bit tensor cores, fp32 accumulation",
+))
+register(KernelRecord(
+    name="linear_gelu.fused-ieee",
+    problem="linear_gelu",
+    module="kernels.linear_gelu",
+    precision="ieee",
+    kwargs={"input_precision": "ieee"},
+    deterministic=True,
+    description="the fused Linear + GELU kernel with an IEEE fp32 dot",
+))
+register(KernelRecord(
+    name="layernorm.fused",
+    problem="layernorm",
+    module="kernels.layernorm",
+    precision="ieee",
+    deterministic=True,
+    description="one kernel: rows up to 16384 kept in registers (one read, two-pass mean/variance, one write), "
+                "longer rows in three sweeps; fp32 arithmetic for every dtype",
+))
+register(KernelRecord(
+    name="layernorm.looped",
+    problem="layernorm",
+    module="kernels.layernorm",
+    precision="ieee",
+    kwargs={"max_block": 64},
+    deterministic=True,
+    description="the LayerNorm kernel forced onto its looped long-row path with 64-column chunks (so that path "
+                "is fuzzed on small shapes too)",
+))
+
 __all__ = ["KernelRecord", "all_kernels", "get", "register"]

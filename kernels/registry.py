@@ -23,11 +23,15 @@ class KernelRecord:
     allowed_ops: frozenset = frozenset()
 
     def candidate(self, **overrides):
+        from harness import problems
         from harness.candidates import from_module
 
         mod = importlib.import_module(self.module)
+        problem = problems.get(self.problem)
         opts = dict(precision=self.precision, deterministic=self.deterministic,
-                    approx_budget=self.approx_budget, allowed_ops=self.allowed_ops, kwargs=dict(self.kwargs))
+                    approx_budget=self.approx_budget, allowed_ops=self.allowed_ops, kwargs=dict(self.kwargs),
+                    # the constructor's positional arity is the problem's (linear_gelu: 2, layernorm: 1)
+                    n_init_args=len(problem.init_args(problem.headline)))
         opts.update({k: v for k, v in overrides.items() if v is not None})
         return from_module(mod, name=self.name, path=getattr(mod, "__file__", None), **opts)
 

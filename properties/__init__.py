@@ -3,6 +3,7 @@
 Everything public is re-exported here from private modules; import from ``properties`` only.
 """
 
+from ._matrix_strategies import layernorm_examples, linear_examples
 from ._strategies import conv2d_examples, seeds, value_regimes
 
-__all__ = ["conv2d_examples", "seeds", "value_regimes"]
+__all__ = ["conv2d_examples", "layernorm_examples", "linear_examples", "seeds", "value_regimes"]

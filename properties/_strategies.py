@@ -6,9 +6,8 @@ import math
 
 from hypothesis import strategies as st
 
-from harness.example import DISTRIBUTIONS, LAYOUTS, Example
+from harness.example import ALL_DISTRIBUTIONS, DISTRIBUTIONS, LAYOUTS, Example
 from harness.precision import DTYPES
-
 
 #: tile sizes +- 1 (kernels tile channels and pixels by powers of two)
 _TILE_EDGES = (1, 2, 3, 4, 5, 7, 8, 9, 15, 16, 17, 31, 32, 33, 63, 64, 65, 95, 96, 127, 128, 129)
@@ -36,14 +35,29 @@ def _scales(draw):
     return float(10.0 ** exponent)
 
 
+@st.composite
+def _offsets(draw):
+    # log-uniform in [1, 1e4]; shrinks toward 1. 1e4 is drawn on purpose: a one-pass variance cancels there
+    # (and 1e4 + randn stays finite in fp16)
+    exponent = draw(st.one_of(st.floats(min_value=0.0, max_value=4.0, allow_nan=False, allow_infinity=False),
+                              st.sampled_from((4.0, 3.0))))
+    return float(10.0 ** exponent)
+
+
 def value_regimes(*, distributions=DISTRIBUTIONS):
-    """(distribution, scale): ``rand`` (KernelBench), ``randn``, or ``randn`` times a log-uniform scale."""
-    distributions = _subset("distributions", distributions, DISTRIBUTIONS)
+    """(distribution, scale): ``rand`` (KernelBench), ``randn``, ``randn`` times a log-uniform scale, or (asked
+    for by name) ``randn_offset``: ``randn`` plus a log-uniform offset in [1, 1e4]."""
+    distributions = _subset("distributions", distributions, ALL_DISTRIBUTIONS)
 
     @st.composite
     def regimes(draw):
         dist = draw(st.sampled_from(distributions))
-        scale = draw(_scales()) if dist == "randn_scaled" else 1.0
+        if dist == "randn_scaled":
+            scale = draw(_scales())
+        elif dist == "randn_offset":
+            scale = draw(_offsets())
+        else:
+            scale = 1.0
         return dist, scale
 
     return regimes()

@@ -43,6 +43,9 @@ class Problem:
     explicit: tuple = ()
     flops: Callable[[Example], float] | None = None
     min_bytes: Callable[[Example], float] | None = None
+    #: strategy options for the Triton interpreter (cost caps such as ``max_macs``, ``max_outputs``), in place
+    #: of the campaign's defaults (sized for conv2d_gelu_gap); empty: the defaults
+    interpreter_options: dict = field(default_factory=dict)
 
     def make_inputs(self, example: Example, device: str | torch.device) -> list[torch.Tensor]:
         """Inputs for ``example``: drawn on the CPU from its seed, cast, laid out, moved to ``device``."""
@@ -79,7 +82,7 @@ def register(problem: Problem) -> Problem:
 
 
 def _load_builtin() -> None:
-    from . import conv2d_gelu_gap  # noqa: F401  (registers itself)
+    from . import conv2d_gelu_gap, layernorm, linear_gelu  # noqa: F401  (each registers itself)
 
 
 def get(name: str) -> Problem:
