@@ -27,10 +27,10 @@ output-channel-major, ``acc[64 ch, 128 px] += W[64, 16] @ Xcol[16, 128 px]`` (HG
 consecutive output pixels of one output row of one image (the last tile of a row is shifted left to end at the
 row's end; the overlap is masked), so every x load is 128 consecutive elements of one input row and all loads
 stay in bounds without masks.  Up to K = 160 (``RESIDENT_MAX_K``) the chunks are unrolled and the weight tiles
-and column offsets are loaded once per program and stay resident; a longer K (e.g. 64 channels x 5x5) streams
-weight and offset chunks in a runtime loop (L1/L2 hits), so shared memory never limits the shapes.  Only the
-chunk count is a compile-time constant (not Cin, kh, kw): one compilation serves every shape with the same
-number of chunks.  Each program walks a contiguous run of tiles of one image (grid = (programs per image,
+are loaded once per program and stay resident (Cin, kh, kw compile-time constants: the column offsets fold
+into the address arithmetic); a longer K (e.g. 64 channels x 5x5) streams weight and offset chunks (the koff
+table) in a runtime loop (L1/L2 hits), one compilation for every long K, so shared memory never limits the
+shapes.  Each program walks a contiguous run of tiles of one image (grid = (programs per image,
 batch, channel blocks)).  Epilogue in registers: GELU, masked sum over the tile's pixels
 (``tl.sum(axis=1)``), accumulated over the program's tiles, scaled by 1 / (OH*OW); the only global write of
 the main kernel is one ``[out_channels]`` vector per program (an atomic add, or a partial-buffer store in
@@ -177,9 +177,10 @@ RESIDENT_MAX_K = 160
     restore_value=["out_ptr"],
 )
 @triton.heuristics(_conv_tile_heuristics())
-# no value specialisation of the sizes and outer strides: x offsets come from the koff table, so alignment facts
-# about them buy nothing, and every specialisation is one more compilation per config (fuzzing compiles a lot)
-@triton.jit(do_not_specialize=["C_OUT", "OH", "OW", "KT", "sxb", "sxh"])
+# no value specialisation of the sizes (every specialisation is one more compilation per config, and fuzzing
+# compiles a lot); the strides stay specialised (a version with unspecialised strides *and* table-loaded
+# column offsets ran the headline in 1.20 ms instead of 0.59; the table was the suspect, both were reverted)
+@triton.jit(do_not_specialize=["C_OUT", "OH", "OW", "KT"])
 def conv2d_gelu_gap_kernel(
     x_ptr,
     wp_ptr,
@@ -191,10 +192,14 @@ def conv2d_gelu_gap_kernel(
     OW,
     KT,
     sxb,
+    sxc,
     sxh,
     sxw,
     inv_area,
     NUM_CHUNKS: tl.constexpr,
+    CIN: tl.constexpr,
+    KH: tl.constexpr,
+    KW: tl.constexpr,
     BLOCK_N: tl.constexpr,
     DOT_K: tl.constexpr,
     PRECISION: tl.constexpr,
@@ -226,15 +231,16 @@ def conv2d_gelu_gap_kernel(
     x_img = x_ptr + b.to(tl.int64) * sxb
 
     # K = (ci, ky, kx) flattened (KT = CIN*KH*KW). wp: prepared weights [C_OUT, KT + 2], natural order,
-    # TF32-rounded if requested, columns KT, KT+1 = bias hi / lo; koff: int64 [KT] offsets of each K column
-    # into x (ci*sxc + ky*sxh + kx*sxw), written by the prep kernel (no index division here).
-    # NUM_CHUNKS > 0 ("resident"): K fits in NUM_CHUNKS chunks of DOT_K, unrolled; the weight tiles and the
-    # column offsets are loaded once per program.  Plain loads only: any arithmetic on the weight tiles would
-    # turn the MMA's A operand into a register operand re-read from smem every tile.
-    # NUM_CHUNKS == 0 ("streamed", long K): a runtime loop over chunks loads weights and offsets per chunk.
+    # TF32-rounded if requested, columns KT, KT+1 = bias hi / lo.
+    # NUM_CHUNKS > 0 ("resident"): K fits in NUM_CHUNKS chunks of DOT_K, unrolled; CIN, KH, KW are
+    # compile-time constants, so the column offsets ci*sxc + ky*sxh + kx*sxw fold into address arithmetic
+    # (measured: loading them from a table instead made the headline 2x slower); the weight tiles are loaded
+    # once per program.  Plain loads only: any arithmetic on the weight tiles would turn the MMA's A operand
+    # into a register operand re-read from smem every tile.
+    # NUM_CHUNKS == 0 ("streamed", long K; CIN = KH = KW = 0 so one compilation serves every long K): a runtime
+    # loop over chunks loads weights and the column offsets koff (int64 [KT], from the prep kernel) per chunk.
     w_n = offs_n.to(tl.int64) * (KT + 2)
     ws = ()
-    koffs = ()
     for c in tl.static_range(NUM_CHUNKS):
         f = c * DOT_K + tl.arange(0, DOT_K)
         if BIAS_K:
@@ -242,7 +248,6 @@ def conv2d_gelu_gap_kernel(
         else:
             wf_ok = f < KT
         ws = ws + (tl.load(wp_ptr + (w_n[:, None] + f[None, :]), mask=n_ok[:, None] & wf_ok[None, :], other=0.0),)
-        koffs = koffs + (tl.load(koff_ptr + f, mask=f < KT, other=0),)
     bias = tl.load(b_ptr + offs_n, mask=n_ok, other=0.0).to(tl.float32)
     offs_w = tl.arange(0, TILE_W)
     if SHIFT_COLS:
@@ -276,16 +281,22 @@ def conv2d_gelu_gap_kernel(
             xs = ()
             for c in tl.static_range(NUM_CHUNKS):
                 f = c * DOT_K + tl.arange(0, DOT_K)
+                ci = f // (KH * KW)
+                q = f - ci * (KH * KW)
+                ky = q // KW
+                kx = q - ky * KW
+                k_off = ci.to(tl.int64) * sxc + ky.to(tl.int64) * sxh + kx.to(tl.int64) * sxw
                 if c + 1 < NUM_CHUNKS:
-                    xt = tl.load(row_ptr + (koffs[c][:, None] + col_off[None, :]))
+                    xt = tl.load(row_ptr + (k_off[:, None] + col_off[None, :]))
                 else:
                     f_ok = f < KT
+                    k_off = tl.where(f_ok, k_off, 0)
                     if BIAS_K:
                         pad = tl.where((f == KT) | (f == KT + 1), 1.0, 0.0)
                     else:
                         pad = tl.zeros([DOT_K], dtype=tl.float32)
                     xt = tl.load(
-                        row_ptr + (koffs[c][:, None] + col_off[None, :]),
+                        row_ptr + (k_off[:, None] + col_off[None, :]),
                         mask=f_ok[:, None],
                         other=pad[:, None].to(x_ptr.dtype.element_ty),
                     )
@@ -501,9 +512,12 @@ def _prepare(x, weight, bias, input_precision, programs_per_image=None):
     num_chunks = triton.cdiv(KT, dot_k)
     if num_chunks * dot_k > RESIDENT_MAX_K:
         num_chunks = 0
-    args = [x, wp, koff, bias, None, COUT, OH, OW, KT, sxb, sxh, sxw, 1.0 / (OH * OW)]
+    args = [x, wp, koff, bias, None, COUT, OH, OW, KT, sxb, sxc, sxh, sxw, 1.0 / (OH * OW)]
     constexprs = dict(
         NUM_CHUNKS=num_chunks,
+        CIN=CIN if num_chunks else 0,
+        KH=KH if num_chunks else 0,
+        KW=KW if num_chunks else 0,
         BLOCK_N=BLOCK_N,
         DOT_K=dot_k,
         TF32_RNE=tf32_round,
