@@ -2,6 +2,7 @@
 
     # fusefuzz-zoo: <one-line description>
     # expect: <failure kind, or pass>
+    # problem: <registered problem>      (optional, default conv2d_gelu_gap; any line of the leading comments)
 
 :func:`members` reads them; :func:`judge_member` runs one under a profile and says whether the harness
 reported the expected kind. Used by the kill-rate test and by ``docs/oracle.md``'s generator.
@@ -21,11 +22,16 @@ ZOO_DIR = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__)
 NEEDS_ISOLATION = frozenset({kinds.CRASH, kinds.TIMEOUT})
 
 
+#: the problem of members whose header names none
+DEFAULT_PROBLEM = "conv2d_gelu_gap"
+
+
 @dataclass(frozen=True)
 class Member:
     path: str
     description: str
     expect: str
+    problem: str = DEFAULT_PROBLEM
 
     @property
     def name(self) -> str:
@@ -44,6 +50,9 @@ def members(directory: str = ZOO_DIR) -> list[Member]:
         path = os.path.join(directory, fname)
         with open(path, encoding="utf-8") as f:
             head = [f.readline() for _ in range(3)]
+            lines = list(head)
+            while lines[-1].startswith("#"):  # the rest of the leading comment block
+                lines.append(f.readline())
         m1 = re.match(r"#\s*fusefuzz-zoo:\s*(.+)", head[0])
         m2 = re.match(r"#\s*expect:\s*(\S+)", head[1])
         if not (m1 and m2):
@@ -51,7 +60,8 @@ def members(directory: str = ZOO_DIR) -> list[Member]:
         expect = m2.group(1)
         if expect != "pass" and expect not in kinds.FAILURE_KINDS:
             raise ValueError(f"zoo file {path!r}: expect={expect!r} is not a failure kind or 'pass'")
-        out.append(Member(path, m1.group(1).strip(), expect))
+        named = [m.group(1) for m in (re.match(r"#\s*problem:\s*(\S+)", line) for line in lines) if m]
+        out.append(Member(path, m1.group(1).strip(), expect, named[0] if named else DEFAULT_PROBLEM))
     return out
 
 
@@ -78,8 +88,11 @@ def judge_member(member: Member, *, profile: str = "ci", max_examples: int | Non
                  isolate: bool = False, **campaign_kwargs) -> Verdict:
     from . import campaign, candidates, problems
 
-    problem = problems.get("conv2d_gelu_gap")
-    candidate = candidates.load(member.path)
+    problem = problems.get(member.problem)
+    # the file's ModelNew takes the problem's constructor arguments (conv: 3, linear_gelu: 2, layernorm: 1)
+    candidate = candidates.from_module(candidates.import_file(member.path), name=os.path.basename(member.path),
+                                       path=os.path.abspath(member.path),
+                                       n_init_args=len(problem.init_args(problem.headline)))
     start = time.perf_counter()
     first_seen: dict = {}
 
