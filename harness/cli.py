@@ -13,10 +13,13 @@ import sys
 import threading
 
 EXIT_OK, EXIT_FAIL, EXIT_ERROR = 0, 1, 2
+#: the problem ``check`` uses when --problem is not given (``fuzz`` then takes every registered kernel's own)
+DEFAULT_PROBLEM = "conv2d_gelu_gap"
 
 
 def _common(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--problem", default="conv2d_gelu_gap", help="problem to check against (default: %(default)s)")
+    p.add_argument("--problem", default=None,
+                   help=f"problem to check against (default: {DEFAULT_PROBLEM}; fuzz: each kernel's own problem)")
     p.add_argument("--profile", choices=("dev", "ci", "nightly", "gpu"), default=None,
                    help="Hypothesis settings profile (default: $FUSEFUZZ_PROFILE, else ci when $CI is set, else dev)")
     p.add_argument("--max-examples", type=int, default=None, help="override the profile's example count")
@@ -158,7 +161,7 @@ def _dispatch(parser, args) -> int:
             print(f"kernel  {r.name} [{r.problem}, {r.precision}]: {r.description}")
         return EXIT_OK
     try:
-        problem = problems.get(args.problem)
+        problem = problems.get(args.problem or DEFAULT_PROBLEM)
         if args.precision not in (None, "auto"):
             from .precision import contract
 
@@ -205,15 +208,17 @@ def _dispatch(parser, args) -> int:
             report.write_json(args.json_out, result.to_json())
         return result.exit_code
 
-    # fuzz: every registered kernel of the problem
+    # fuzz: every registered kernel (of --problem, when given), each against its own problem
     from kernels import all_kernels
 
-    records = [r for r in all_kernels(problem.name) if not args.kernel or r.name in args.kernel]
+    records = [r for r in all_kernels(args.problem) if not args.kernel or r.name in args.kernel]
     if not records:
-        print(f"fusefuzz: error: no registered kernel matches --kernel={args.kernel!r}", file=sys.stderr)
+        print(f"fusefuzz: error: no registered kernel matches --kernel={args.kernel!r}"
+              f"{f' and --problem={args.problem!r}' if args.problem else ''}", file=sys.stderr)
         return EXIT_ERROR
     results = []
     for record in records:
+        problem = problems.get(record.problem)
         candidate = record.candidate(precision=None if args.precision in (None, "auto") else args.precision)
         result = _campaign(args, candidate, problem, isolate=_isolate(args, None))
         report.render(result, out)
@@ -255,7 +260,7 @@ def _load_checked(args, spec: str, problem):
             from .candidates import CandidateError
 
             raise CandidateError(" ".join(str(e).split())[-500:]) from None
-    candidate = load(spec, precision=precision)
+    candidate = load(spec, precision=precision, n_init_args=len(problem.init_args(problem.headline)))
     preflight(problem, candidate)
     return candidate
 

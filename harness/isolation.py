@@ -124,11 +124,14 @@ def _module_key(ref: dict) -> tuple:
     return (ref["kind"], ref["target"])
 
 
-def load_ref(ref: dict) -> Candidate:
-    """Load a candidate from its ref (in the worker); loading problems raise CandidateError."""
+def load_ref(ref: dict, problem=None) -> Candidate:
+    """Load a candidate from its ref (in the worker); loading problems raise CandidateError. With ``problem``,
+    ModelNew is expected to take that problem's constructor arguments."""
     from .candidates import from_module, import_file
 
     ov = {k: v for k, v in ref.get("overrides", {}).items() if v is not None}
+    if problem is not None:
+        ov.setdefault("n_init_args", len(problem.init_args(problem.headline)))
     if "allowed_ops" in ov:
         ov["allowed_ops"] = frozenset(ov["allowed_ops"])
     if ref["kind"] == "file":
@@ -323,7 +326,7 @@ def _worker_main(conn, problem_name: str, module_key: tuple, log_path: str, pare
     def candidate_for(ref):
         k = json.dumps(ref, sort_keys=True, default=str)
         if k not in cands:
-            cands[k] = load_ref(ref)
+            cands[k] = load_ref(ref, problem)
             maps[k] = _param_map(problem, cands[k])
         return cands[k], maps[k]
 
