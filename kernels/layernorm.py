@@ -70,19 +70,26 @@ def layernorm_kernel(
     if not LOOPED:
         col_ok = cols < N
         mask = row_ok[:, None] & col_ok[None, :]
-        if X_N1:
-            x = tl.load(x_rows + cols[None, :], mask=mask, other=0.0).to(tl.float32)
+        if X_N1:  # x is read once: evict_first keeps it from displacing weight and bias in L2
+            x = tl.load(x_rows + cols[None, :], mask=mask, other=0.0, eviction_policy="evict_first")
         else:
-            x = tl.load(x_rows + cols[None, :].to(tl.int64) * sxn, mask=mask, other=0.0).to(tl.float32)
+            x = tl.load(x_rows + cols[None, :].to(tl.int64) * sxn, mask=mask, other=0.0,
+                        eviction_policy="evict_first")
+        x = x.to(tl.float32)
+        # weight and bias loaded before the reductions, so their latency hides behind them
+        if HAS_W:
+            w = tl.load(w_ptr + cols, mask=col_ok, other=0.0, eviction_policy="evict_last").to(tl.float32)
+        if HAS_B:
+            b = tl.load(b_ptr + cols, mask=col_ok, other=0.0, eviction_policy="evict_last").to(tl.float32)
         mean = tl.sum(x, axis=1) * inv_n
         d = tl.where(mask, x - mean[:, None], 0.0)
         var = tl.sum(d * d, axis=1) * inv_n
         rstd = tl.math.rsqrt(var + eps)
         y = d * rstd[:, None]
         if HAS_W:
-            y = y * tl.load(w_ptr + cols, mask=col_ok, other=0.0, eviction_policy="evict_last").to(tl.float32)[None, :]
+            y = y * w[None, :]
         if HAS_B:
-            y = y + tl.load(b_ptr + cols, mask=col_ok, other=0.0, eviction_policy="evict_last").to(tl.float32)[None, :]
+            y = y + b[None, :]
         tl.store(o_rows + cols[None, :], y.to(out_ptr.dtype.element_ty), mask=mask)
     else:
         # sweep 1: the mean
