@@ -98,8 +98,9 @@ def run(args) -> dict:
             # re-verify after the timing loop: the timed calls must still produce the same answer
             again = fn(x, w, b)
             torch.cuda.synchronize()
-            same = bool(torch.equal(again, out)) or (again.double() - out.double()).abs().max().item() <= 1e-6 * max(
-                ref.abs().max().item(), 1e-30)
+            # atomics make the default path's last bits vary run to run: the check is "no worse than before"
+            err_again = (again.double() - ref).abs().max().item() / max(ref.abs().max().item(), 1e-30)
+            same = bool(torch.equal(again, out)) or err_again <= max(2 * err, 1e-6)
             flop = 2.0 * shape["batch"] * shape["cout"] * (shape["h"] - shape["kh"] + 1) * \
                 (shape["w"] - shape["kw"] + 1) * shape["cin"] * shape["kh"] * shape["kw"]
             tflops = flop / ms / 1e9

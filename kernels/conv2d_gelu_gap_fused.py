@@ -177,10 +177,7 @@ RESIDENT_MAX_K = 160
     restore_value=["out_ptr"],
 )
 @triton.heuristics(_conv_tile_heuristics())
-# no value specialisation of the sizes (every specialisation is one more compilation per config, and fuzzing
-# compiles a lot); the strides stay specialised (a version with unspecialised strides *and* table-loaded
-# column offsets ran the headline in 1.20 ms instead of 0.59; the table was the suspect, both were reverted)
-@triton.jit(do_not_specialize=["C_OUT", "OH", "OW", "KT"])
+@triton.jit
 def conv2d_gelu_gap_kernel(
     x_ptr,
     wp_ptr,
@@ -244,9 +241,9 @@ def conv2d_gelu_gap_kernel(
     for c in tl.static_range(NUM_CHUNKS):
         f = c * DOT_K + tl.arange(0, DOT_K)
         if BIAS_K:
-            wf_ok = f < KT + 2
+            wf_ok = f < KH * CIN * KW + 2
         else:
-            wf_ok = f < KT
+            wf_ok = f < KH * CIN * KW
         ws = ws + (tl.load(wp_ptr + (w_n[:, None] + f[None, :]), mask=n_ok[:, None] & wf_ok[None, :], other=0.0),)
     bias = tl.load(b_ptr + offs_n, mask=n_ok, other=0.0).to(tl.float32)
     offs_w = tl.arange(0, TILE_W)
@@ -289,10 +286,10 @@ def conv2d_gelu_gap_kernel(
                 if c + 1 < NUM_CHUNKS:
                     xt = tl.load(row_ptr + (k_off[:, None] + col_off[None, :]))
                 else:
-                    f_ok = f < KT
+                    f_ok = f < KH * CIN * KW
                     k_off = tl.where(f_ok, k_off, 0)
                     if BIAS_K:
-                        pad = tl.where((f == KT) | (f == KT + 1), 1.0, 0.0)
+                        pad = tl.where((f == KH * CIN * KW) | (f == KH * CIN * KW + 1), 1.0, 0.0)
                     else:
                         pad = tl.zeros([DOT_K], dtype=tl.float32)
                     xt = tl.load(

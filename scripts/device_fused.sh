@@ -13,7 +13,8 @@ python3 -c "import torch, triton, hypothesis; print('torch', torch.__version__, 
 if [ -z "${SKIP_FUZZ:-}" ]; then
   for spec in ${KERNELS:-fused:400:150 fused-deterministic:100:60 fused-ieee:100:60}; do
     IFS=: read -r k n lim <<< "$spec"
-    timeout "$lim" python3 -m harness.cli check "conv2d_gelu_gap.$k" --profile gpu --max-examples "$n" --seed 0 \
+    PYTHONFAULTHANDLER=1 timeout -k 10 "$lim" python3 -m harness.cli check "conv2d_gelu_gap.$k" --profile gpu \
+      --max-examples "$n" --seed 0 ${FUZZ_ARGS:-} \
       --checks all --json "$OUT/fuzz_gpu_$k.json" --repro-dir "$OUT/repros" > "$OUT/fuzz_gpu_$k.log" 2>&1
     echo "EXIT fuzz $k=$? ($(( $(date +%s) - t0 )) s)"
   done
