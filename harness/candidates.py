@@ -93,25 +93,46 @@ def import_file(path: str, *, what: str = "candidate") -> types.ModuleType:
     return module
 
 
-def _check_signature(cls, path: str, n_args: int) -> None:
+#: the built-in problem's constructor arguments (what a file is checked against when no problem is named)
+CONV_INIT_ARGS = ("in_channels", "out_channels", "kernel_size")
+
+
+def _check_signature(cls, path: str, arg_names: tuple[str, ...]) -> None:
     try:
         sig = inspect.signature(cls)
     except (TypeError, ValueError):
         return
     try:
-        sig.bind(*range(n_args))
+        sig.bind(*range(len(arg_names)))
     except TypeError as e:
         raise CandidateError(
-            f"{path!r}: ModelNew{sig} cannot be called as ModelNew(in_channels, out_channels, kernel_size): {e}"
+            f"{path!r}: ModelNew{sig} cannot be called as ModelNew({', '.join(arg_names)}): {e}"
         ) from None
+
+
+def init_arg_names(problem) -> tuple[str, ...]:
+    """The names of ``problem``'s constructor arguments (its reference's ``__init__``), as many as it passes."""
+    names = getattr(problem, "init_arg_names", None)
+    if names is not None:
+        return tuple(names)
+    n = len(problem.init_args(problem.headline))
+    try:
+        params = list(inspect.signature(problem.reference).parameters)
+    except (TypeError, ValueError):
+        params = []
+    return tuple(params[:n]) if len(params) >= n else tuple(f"arg{i}" for i in range(n))
 
 
 def _declared(module, name, default):
     return getattr(module, name, default)
 
 
-def from_module(module: types.ModuleType, *, name: str, path: str | None = None, n_init_args: int = 3,
-                **overrides) -> Candidate:
+def from_module(module: types.ModuleType, *, name: str, path: str | None = None,
+                init_args: tuple[str, ...] | None = None, n_init_args: int | None = None, **overrides) -> Candidate:
+    """``init_args``: the constructor arguments ModelNew must accept (names, for the message), or just their
+    number ``n_init_args``; neither: not checked here (the campaign's preflight builds it anyway)."""
+    if init_args is None and n_init_args is not None:
+        init_args = tuple(f"arg{i}" for i in range(n_init_args))
     cls = getattr(module, "ModelNew", None)
     if cls is None:
         raise CandidateError(
@@ -119,7 +140,8 @@ def from_module(module: types.ModuleType, *, name: str, path: str | None = None,
         )
     if not (isinstance(cls, type) and issubclass(cls, torch.nn.Module)):
         raise CandidateError(f"{path or name!r}: ModelNew is {type(cls).__name__}, not an nn.Module subclass")
-    _check_signature(cls, path or name, n_init_args)
+    if init_args is not None:
+        _check_signature(cls, path or name, tuple(init_args))
     precision = overrides.pop("precision", None) or _declared(module, "FUSEFUZZ_PRECISION", None)
     if precision is not None and precision not in CONTRACTS:
         raise CandidateError(
@@ -139,13 +161,22 @@ def from_module(module: types.ModuleType, *, name: str, path: str | None = None,
     )
 
 
-def load_file(path: str, **overrides) -> Candidate:
+def load_file(path: str, *, init_args: tuple[str, ...] | None = None, n_init_args: int | None = None,
+              **overrides) -> Candidate:
+    """A candidate file; ModelNew is checked against ``init_args`` (names) or ``n_init_args``, by default
+    the built-in problem's three."""
+    if init_args is None and n_init_args is None:
+        init_args = CONV_INIT_ARGS
     module = import_file(path)
-    return from_module(module, name=os.path.basename(path), path=os.path.abspath(path), **overrides)
+    return from_module(module, name=os.path.basename(path), path=os.path.abspath(path), init_args=init_args,
+                       n_init_args=n_init_args, **overrides)
 
 
-def load(spec: str, **overrides) -> Candidate:
-    """A path to a ``.py`` file, or the name of a registered kernel (``fusefuzz list``)."""
+def load(spec: str, *, problem=None, **overrides) -> Candidate:
+    """A path to a ``.py`` file, or the name of a registered kernel (``fusefuzz list``). With ``problem``, a
+    file's ModelNew is checked against that problem's constructor arguments (default: the built-in's)."""
+    if problem is not None:
+        overrides.setdefault("init_args", init_arg_names(problem))
     if spec.endswith(".py") or os.sep in spec or os.path.exists(spec):
         return load_file(spec, **overrides)
     from kernels import registry

@@ -27,8 +27,9 @@ def _common(p: argparse.ArgumentParser) -> None:
     p.add_argument("--precision", default=None,
                    help="precision contract: auto, ieee, tf32, tf32-rn, fp16, bf16 (default: what the kernel "
                         "declares, else auto)")
-    p.add_argument("--policy", default="bound",
-                   help="tolerance policy: bound, peer[:FACTOR], allclose[:TOL|kernelbench-v0] (default: %(default)s)")
+    p.add_argument("--policy", default=None,
+                   help="tolerance policy: bound, peer[:FACTOR], allclose[:TOL|kernelbench-v0] (default: the "
+                        "problem's: bound for built-in problems, peer for --reference)")
     p.add_argument("--backend", choices=("auto", "cuda", "interpreter"), default=None,
                    help="where kernels run (default: $FUSEFUZZ_BACKEND, else cuda when available)")
     p.add_argument("--dtypes", default=None, help="comma-separated subset of float32,float16,bfloat16")
@@ -50,6 +51,9 @@ def _common(p: argparse.ArgumentParser) -> None:
                         "compute-sanitizer; skipped with a reason elsewhere")
     p.add_argument("--sanitizer-tools", default="memcheck", metavar="TOOLS",
                    help="comma list of memcheck, racecheck, initcheck, synccheck (default: %(default)s)")
+    p.add_argument("--quiet", action="store_true",
+                   help="no progress display (it is shown only on a terminal outside CI anyway; elsewhere one "
+                        "summary line per campaign, which --quiet drops too)")
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -60,6 +64,15 @@ def _parser() -> argparse.ArgumentParser:
                        help="path to a .py file defining ModelNew, a registered kernel name, or a directory of "
                             "candidate files (several: a summary table, exit code = the worst)")
     check.add_argument("--json", dest="json_out", default=None, help="write the JSON report here")
+    check.add_argument("--reference", default=None, metavar="REF.py",
+                       help="a KernelBench-format reference file (Model, get_inputs, get_init_inputs, module-level "
+                            "size constants): fuzz against it instead of --problem (harness/problems/kernelbench.py)")
+    check.add_argument("--sizes", default=None, metavar="NAME=LO:HI,...",
+                       help="with --reference: ranges for sizes (NAME=V pins one; naming a non-size integer "
+                            "constant fuzzes it too)")
+    check.add_argument("--strategy", default=None, metavar="MODULE:NAME",
+                       help="with --reference: a Hypothesis strategy drawing {size: value} dicts, or a function "
+                            "f(draw) -> dict (MODULE may be a FILE.py)")
     _common(check)
     fuzz = sub.add_parser("fuzz", help="fuzz every bundled kernel (the main job)")
     fuzz.add_argument("--kernel", action="append", default=None, help="only these registered kernels")
@@ -90,17 +103,40 @@ def _max_macs(value: str):
 
 
 def _campaign(args, candidate, problem, *, isolate: bool = False, journal: str | None = None):
-    from . import policies
+    from . import policies, profiles
     from .campaign import run_campaign
+    from .problems import kernelbench
+    from .progress import CampaignProgress
 
     if journal is None and getattr(args, "json_out", None):
         journal = args.json_out + ".partial"
-    return run_campaign(
-        problem, candidate, profile=args.profile, max_examples=args.max_examples, seed=args.seed,
-        policy=policies.parse(args.policy), precision=args.precision, max_macs=_max_macs(args.max_macs),
-        strategy_options=_strategy_options(args), repro_dir=args.repro_dir, journal=journal,
-        isolate=isolate, timeout=args.timeout if isolate else None,
-    )
+    total = args.max_examples or profiles.MAX_EXAMPLES.get(args.profile or profiles.default_name())
+    before = kernelbench.snapshot(problem)
+    with CampaignProgress(candidate.name, total=total, quiet=getattr(args, "quiet", False)) as progress:
+        result = run_campaign(
+            problem, candidate, profile=args.profile, max_examples=args.max_examples, seed=args.seed,
+            policy=policies.parse(args.policy or problem.default_policy), precision=args.precision,
+            max_macs=_max_macs(args.max_macs), strategy_options=_strategy_options(args), repro_dir=args.repro_dir,
+            journal=journal, isolate=isolate, timeout=args.timeout if isolate else None,
+            on_example=progress.on_example, on_start=progress.on_start,
+        )
+    kernelbench.annotate(result, problem, before)
+    return result
+
+
+def _problem(args):
+    """--reference REF.py (with --sizes/--strategy), else the registered --problem."""
+    from . import problems
+
+    reference = getattr(args, "reference", None)
+    if reference:
+        from .problems import kernelbench
+
+        return kernelbench.for_cli(reference, sizes=args.sizes, strategy=args.strategy)
+    for opt in ("sizes", "strategy"):
+        if getattr(args, opt, None):
+            raise ValueError(f"--{opt} needs --reference REF.py (built-in problems have their own strategies)")
+    return problems.get(args.problem or DEFAULT_PROBLEM)
 
 
 def _is_file_spec(spec: str) -> bool:
@@ -161,14 +197,27 @@ def _dispatch(parser, args) -> int:
             print(f"kernel  {r.name} [{r.problem}, {r.precision}]: {r.description}")
         return EXIT_OK
     try:
-        problem = problems.get(args.problem or DEFAULT_PROBLEM)
+        problem = _problem(args)
+    except CandidateError as e:  # a reference file that cannot be used: one line, exit 2
+        print(f"fusefuzz: error: {e}", file=sys.stderr)
+        if getattr(args, "json_out", None):
+            report.write_json(args.json_out, {"verdict": "error", "examples_run": 0, "failures": [], "error": str(e)})
+        return EXIT_ERROR
+    except ValueError as e:
+        parser.print_usage(sys.stderr)
+        print(f"fusefuzz: error: {e}", file=sys.stderr)
+        return EXIT_ERROR
+    try:
         if args.precision not in (None, "auto"):
             from .precision import contract
 
             contract(args.precision)
         from . import policies
 
-        policies.parse(args.policy)
+        policies.parse(args.policy or problem.default_policy)
+        if (args.policy or "").partition(":")[0] == "bound" and problem.default_policy != "bound":
+            raise ValueError(f"--policy={args.policy!r}: problem {problem.name!r} has no rounding-error bound; "
+                             f"use peer[:FACTOR] (its default) or allclose[:TOL]")
         if getattr(args, "checks", None) is not None:
             from .runner import CHECKS_ENV, checks_from
 
@@ -260,7 +309,7 @@ def _load_checked(args, spec: str, problem):
             from .candidates import CandidateError
 
             raise CandidateError(" ".join(str(e).split())[-500:]) from None
-    candidate = load(spec, precision=precision, n_init_args=len(problem.init_args(problem.headline)))
+    candidate = load(spec, precision=precision, problem=problem)
     preflight(problem, candidate)
     return candidate
 

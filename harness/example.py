@@ -50,7 +50,8 @@ class Example:
     def describe(self) -> str:
         sizes = " ".join(f"{k}={v}" for k, v in self.sizes.items())
         values = {"randn_scaled": f"randn*{self.scale:.4g}",
-                  "randn_offset": f"randn+{self.scale:.4g}"}.get(self.distribution, self.distribution)
+                  "randn_offset": f"randn+{self.scale:.4g}",
+                  "reference_scaled": f"reference*{self.scale:.4g}"}.get(self.distribution, self.distribution)
         return f"{sizes} dtype={self.dtype} layout={self.layout} values={values} seed={self.seed}"
 
     def __str__(self) -> str:  # pragma: no cover - convenience

@@ -36,6 +36,13 @@ def pytest_addoption(parser):
     group.addoption("--fusefuzz-isolate", action="store_true", default=False,
                     help="run campaign examples in worker processes (crashes and hangs become failures of kind "
                          "crash/timeout; passed to campaigns through the fusefuzz_options fixture)")
+    group.addoption("--fusefuzz-reference", default=None, metavar="REF.py",
+                    help="KernelBench-format reference file the fusefuzz_check fixture fuzzes candidates against "
+                         "when a test names none")
+    group.addoption("--fusefuzz-sizes", default=None, metavar="NAME=LO:HI,...",
+                    help="size ranges for --fusefuzz-reference (as fusefuzz check --sizes)")
+    group.addoption("--fusefuzz-strategy", default=None, metavar="MODULE:NAME",
+                    help="size strategy for --fusefuzz-reference (as fusefuzz check --strategy)")
     from .perf.pytest_plugin import add_options
 
     add_options(group)
@@ -136,3 +143,25 @@ def fusefuzz_options(request) -> dict:
     return {"profile": opt("--fusefuzz-profile") or profiles.default_name(),
             "max_examples": opt("--fusefuzz-max-examples"), "seed": opt("--fusefuzz-seed"),
             "isolate": bool(opt("--fusefuzz-isolate"))}
+
+
+@pytest.fixture
+def fusefuzz_check(request, fusefuzz_options):
+    """``fusefuzz_check(candidate, reference=None, **kwargs)``: one campaign (:func:`harness.check.check`)
+    with the command line's options; returns the CampaignResult. ``reference``, ``sizes`` and ``strategy``
+    default to ``--fusefuzz-reference``, ``--fusefuzz-sizes`` and ``--fusefuzz-strategy``."""
+    from .check import check
+
+    opt = request.config.getoption
+
+    def run(candidate, **kwargs):
+        if "problem" not in kwargs and kwargs.get("reference", opt("--fusefuzz-reference")) is not None:
+            kwargs.setdefault("reference", opt("--fusefuzz-reference"))
+            kwargs.setdefault("sizes", opt("--fusefuzz-sizes"))
+            kwargs.setdefault("strategy", opt("--fusefuzz-strategy"))
+        for key, value in fusefuzz_options.items():
+            if value is not None:
+                kwargs.setdefault(key, value)
+        return check(candidate, **kwargs)
+
+    return run

@@ -36,6 +36,8 @@ def render(result: CampaignResult, out: Console | None = None) -> None:
                   f"consistent with {consistent}")
     for reason, n in result.unsupported.items():
         out.print(f"  [yellow]unsupported here[/yellow] ({n} examples, no verdict): {reason}")
+    for note in getattr(result, "notes", ()):
+        out.print(f"  note:      {note}", markup=False)
     if result.error:
         out.print(f"  [yellow]error:[/yellow] {result.error}", markup=True)
     n = len(result.failures)

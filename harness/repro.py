@@ -50,13 +50,7 @@ POLICY = {policy!r}
 EXPECTED = {expected!r}
 ALLOWED = {allowed!r}
 
-# ---- reference (source of {ref_qualname}) ----
-{reference_source}
-
-# ---- input generation (source of harness.example) ----
-{make_values_source}
-
-{apply_layout_source}
+{build_block}
 
 DTYPES = {{"float32": torch.float32, "float16": torch.float16, "bfloat16": torch.bfloat16}}
 
@@ -76,15 +70,7 @@ def pin_configs(module):
 def main():
     device = "cuda" if torch.cuda.is_available() else "cpu"
     dtype = DTYPES[EXAMPLE["dtype"]]
-    gen = torch.Generator().manual_seed(EXAMPLE["seed"])
-    inputs = []
-    for shape in INPUT_SHAPES:
-        t = make_values(shape, EXAMPLE["distribution"], EXAMPLE["scale"], gen).to(dtype).to(device)
-        inputs.append(apply_layout(t, EXAMPLE["layout"]))
-    with torch.random.fork_rng(devices=[]):
-        torch.manual_seed(EXAMPLE["seed"])
-        reference = {ref_name}(*INIT_ARGS)
-    reference = reference.to(device=device, dtype=dtype).eval()
+    inputs, reference = build(device, dtype)
 
     spec = importlib.util.spec_from_file_location("fusefuzz_repro_candidate", CANDIDATE_FILE)
     module = importlib.util.module_from_spec(spec)
@@ -100,7 +86,8 @@ def main():
     originals = [x.clone() for x in inputs]
     with torch.no_grad():
         out = model(*inputs)
-        ref64 = copy.deepcopy(reference).double()(*[x.double() for x in originals])
+        ref64 = copy.deepcopy(reference).double()(*[x.double() if x.is_floating_point() else x
+                                                    for x in originals])
         ref_dtype = reference(*originals)
     if device == "cuda":
         torch.cuda.synchronize()
@@ -140,6 +127,74 @@ if __name__ == "__main__":
 '''
 
 
+_DEFAULT_BUILD = '''\
+# ---- reference (source of {ref_qualname}) ----
+{reference_source}
+
+# ---- input generation (source of harness.example) ----
+{make_values_source}
+
+{apply_layout_source}
+
+
+def build(device, dtype):
+    gen = torch.Generator().manual_seed(EXAMPLE["seed"])
+    inputs = []
+    for shape in INPUT_SHAPES:
+        t = make_values(shape, EXAMPLE["distribution"], EXAMPLE["scale"], gen).to(dtype).to(device)
+        inputs.append(apply_layout(t, EXAMPLE["layout"]))
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(EXAMPLE["seed"])
+        reference = {ref_name}(*INIT_ARGS)
+    return inputs, reference.to(device=device, dtype=dtype).eval()'''
+
+_KERNELBENCH_BUILD = '''\
+# ---- reference: {path}, with this example's sizes written in ----
+REFERENCE_SOURCE = {text!r}
+PARAM_SEED = {param_seed!r}  # the reference's parameters are drawn under this seed
+
+# ---- input preparation (source of harness.example.apply_layout, harness.problems.kernelbench) ----
+{apply_layout_source}
+
+{prepare_inputs_source}
+
+
+def build(device, dtype):
+    ns = {{"__name__": "fusefuzz_reference"}}
+    exec(compile(REFERENCE_SOURCE, {path!r}, "exec"), ns)
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(EXAMPLE["seed"])
+        raw = list(ns["get_inputs"]())
+    inputs = prepare_inputs(raw, dtype, EXAMPLE["layout"], EXAMPLE["distribution"], EXAMPLE["scale"], device)
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(PARAM_SEED)
+        reference = ns["Model"](*ns["get_init_inputs"]())
+    return inputs, reference.to(device=device, dtype=dtype).eval()'''
+
+
+def kernelbench_build_block(text: str, path: str, param_seed: int, prepare_inputs_source: str) -> str:
+    """``build(device, dtype)`` for a problem made from a reference file: the file's text (sizes written
+    in) is executed, ``get_inputs()`` runs under the example's seed, the inputs are prepared as the harness
+    prepares them (:func:`harness.problems.kernelbench.prepare_inputs`)."""
+    return _KERNELBENCH_BUILD.format(path=path, text=text, param_seed=param_seed,
+                                     apply_layout_source=inspect.getsource(example_mod.apply_layout),
+                                     prepare_inputs_source=prepare_inputs_source)
+
+
+def _build_block(problem, ex) -> str:
+    custom = getattr(problem, "repro_build", None)
+    if custom is not None:
+        return custom(ex)
+    ref = problem.reference
+    return _DEFAULT_BUILD.format(
+        ref_qualname=f"{ref.__module__}.{ref.__qualname__}",
+        ref_name=ref.__name__,
+        reference_source=textwrap.dedent(inspect.getsource(ref)),
+        make_values_source=inspect.getsource(example_mod.make_values),
+        apply_layout_source=inspect.getsource(example_mod.apply_layout),
+    )
+
+
 def write(problem, candidate, failure, directory: str) -> str:
     """Write the repro script for ``failure`` into ``directory``; return its path."""
     os.makedirs(directory, exist_ok=True)
@@ -148,7 +203,6 @@ def write(problem, candidate, failure, directory: str) -> str:
     stem = os.path.splitext(os.path.basename(candidate.name))[0].replace(".", "_")
     script_name = f"repro_{stem}_{failure.kind}_{key}.py"
     path = os.path.join(directory, script_name)
-    ref = problem.reference
     text = _TEMPLATE.format(
         kind=failure.kind,
         candidate=candidate.name,
@@ -165,11 +219,7 @@ def write(problem, candidate, failure, directory: str) -> str:
         policy=failure.details.get("policy"),
         expected=failure.details.get("expected"),
         allowed=failure.details.get("allowed"),
-        ref_qualname=f"{ref.__module__}.{ref.__qualname__}",
-        ref_name=ref.__name__,
-        reference_source=textwrap.dedent(inspect.getsource(ref)),
-        make_values_source=inspect.getsource(example_mod.make_values),
-        apply_layout_source=inspect.getsource(example_mod.apply_layout),
+        build_block=_build_block(problem, ex),
     )
     with open(path, "w", encoding="utf-8") as f:
         f.write(text)

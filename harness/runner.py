@@ -38,6 +38,7 @@ from .example import Example, apply_layout
 from .guards import Watch
 from .policies import BoundPolicy
 from .precision import AUTO_ORDER, CONTRACTS, operand_roundoff, torch_dtype
+from .problems import ReferenceRaised
 
 
 @dataclass
@@ -214,7 +215,7 @@ def judge(ctx: Context, out: torch.Tensor, policy, precision: str, config: str) 
     """Compare one output under ``policy``; ``precision`` is a contract name or ``"auto"``."""
     ex = ctx.example
     ratios: dict[str, float] = {}
-    contracts = list(AUTO_ORDER) if precision == "auto" else [precision]
+    contracts = list(getattr(ctx.problem, "auto_contracts", AUTO_ORDER)) if precision == "auto" else [precision]
     comps: dict[str, Comparison] = {}
     tensors: dict[str, tuple] = {}
     for c in contracts:
@@ -298,7 +299,10 @@ def run_example(problem, candidate: Candidate, example: Example, *, policy=None,
 
     if checks is None:
         checks = checks_from(os.environ.get(CHECKS_ENV))
-    policy = policy or BoundPolicy()
+    if policy is None:
+        from .policies import parse
+
+        policy = parse(getattr(problem, "default_policy", "bound"))
     precision = precision or candidate.precision or "auto"
     device = device or backend.device()
     start = time.perf_counter()
@@ -309,6 +313,9 @@ def run_example(problem, candidate: Candidate, example: Example, *, policy=None,
         if stop.failure is not None:
             outcome.failures.append(stop.failure)
         outcome.unsupported = stop.unsupported
+    except ReferenceRaised as e:  # the example is outside what the reference accepts: no verdict
+        outcome.failures.clear()
+        outcome.unsupported = f"the reference itself raised here, not the candidate's fault: {e}"
     outcome.seconds = time.perf_counter() - start
     return outcome
 
@@ -355,7 +362,7 @@ def _run_example(problem, candidate, example, policy, precision, device, checks,
                 if reason:
                     raise _Stop(unsupported=reason) from None
                 fail(kinds.EXCEPTION, f"{what} raised {_exception_message(e)}", config, **details)
-            why = check_output(out, problem, _with_batch(example, args), device)
+            why = check_output(out, problem, _with_batch(problem, example, args), device)
             if why:
                 fail(kinds.BAD_OUTPUT, f"{what}: {why}", config, **details)
             if watch is not None and "fallback" in checks:
@@ -411,7 +418,7 @@ def _run_example(problem, candidate, example, policy, precision, device, checks,
             if launches and launches[0] == 0:
                 fail(kinds.TORCH_FALLBACK, "forward launched no Triton kernel (the result came from elsewhere)",
                      config, **details)
-            if first and "batch" in checks and example["batch"] >= 2:
+            if first and "batch" in checks and example.sizes.get(getattr(problem, "batch_name", "batch"), 0) >= 2:
                 _check_batch(call, inputs, out, ctx, example, policy, precision, candidate, fail, config, details)
             if first and "freshness" in checks:
                 _check_fresh(call, problem, example, inputs, out, reference, candidate, policy, precision, device,
@@ -420,12 +427,13 @@ def _run_example(problem, candidate, example, policy, precision, device, checks,
                     x.copy_(snap)
 
 
-def _with_batch(example, args):
+def _with_batch(problem, example, args):
     """The example as seen by a call on a sub-batch (for the output-shape check)."""
+    name = getattr(problem, "batch_name", "batch")
     b = args[0].shape[0] if args and isinstance(args[0], torch.Tensor) and args[0].dim() else None
-    if b is None or "batch" not in example.sizes or b == example["batch"]:
+    if b is None or name not in example.sizes or b == example[name]:
         return example
-    return example.replace(batch=b)
+    return example.replace(**{name: b})
 
 
 def _check_unchanged(inputs, snapshots, model, param_snapshot, fail, config, details):

@@ -46,6 +46,21 @@ class Problem:
     #: strategy options for the Triton interpreter (cost caps such as ``max_macs``, ``max_outputs``), in place
     #: of the campaign's defaults (sized for conv2d_gelu_gap); empty: the defaults
     interpreter_options: dict = field(default_factory=dict)
+    #: tolerance policy when none is given (``harness.policies.parse`` spec): problems without an error
+    #: analysis (``bound``) default to ``peer``
+    default_policy: str = "bound"
+    #: the size that is dimension 0 of the first input and of the output (batch split/reversal checks);
+    #: None: no such size, the batch checks are skipped
+    batch_name: str | None = "batch"
+    #: contracts ``--precision auto`` tries (problems without a dot product: ``("ieee",)``)
+    auto_contracts: tuple[str, ...] = ("ieee", "tf32-rn", "tf32")
+    #: how another process rebuilds this problem (JSON, see :func:`register`); None: importing
+    #: :mod:`harness.problems` registers it
+    source: str | None = None
+
+    def smallest_example(self) -> Example:
+        """The smallest example the reference accepts (every size 1 unless the problem knows better)."""
+        return Example(sizes={n: 1 for n in self.size_names})
 
     def make_inputs(self, example: Example, device: str | torch.device) -> list[torch.Tensor]:
         """Inputs for ``example``: drawn on the CPU from its seed, cast, laid out, moved to ``device``."""
@@ -71,13 +86,45 @@ def _dtype(name: str) -> torch.dtype:
     return torch_dtype(name)
 
 
+class ReferenceRaised(Exception):
+    """The reference itself raised for an example (its sizes are outside what it accepts): the example
+    gets no verdict and is counted; the candidate is never blamed for it."""
+
+
 _REGISTRY: dict[str, Problem] = {}
 
+#: problems registered at run time (``--reference``, :mod:`harness.problems.kernelbench`) are recorded
+#: here as {name: source}, so that worker processes (which get the parent's environment) can rebuild them
+SOURCES_ENV = "FUSEFUZZ_PROBLEM_SOURCES"
 
-def register(problem: Problem) -> Problem:
-    if problem.name in _REGISTRY and _REGISTRY[problem.name] is not problem:
+
+def register(problem: Problem, *, replace: bool = False) -> Problem:
+    """Make ``problem`` known by its name; ``replace`` lets a new problem take an existing name."""
+    if problem.name in _REGISTRY and _REGISTRY[problem.name] is not problem and not replace:
         raise ValueError(f"problem name={problem.name!r} is already registered; pick another name")
     _REGISTRY[problem.name] = problem
+    if problem.source is not None:
+        import json
+        import os
+
+        sources = json.loads(os.environ.get(SOURCES_ENV) or "{}")
+        sources[problem.name] = problem.source
+        os.environ[SOURCES_ENV] = json.dumps(sources)
+    return problem
+
+
+def _from_source(name: str) -> Problem | None:
+    """Rebuild a run-time problem from its recorded source (in a worker process)."""
+    import json
+    import os
+
+    source = json.loads(os.environ.get(SOURCES_ENV) or "{}").get(name)
+    if source is None:
+        return None
+    from . import kernelbench
+
+    problem = kernelbench.from_source(source)
+    _REGISTRY[name] = problem
     return problem
 
 
@@ -90,6 +137,9 @@ def get(name: str) -> Problem:
     try:
         return _REGISTRY[name]
     except KeyError:
+        rebuilt = _from_source(name)
+        if rebuilt is not None:
+            return rebuilt
         raise ValueError(f"problem={name!r} is not registered; known: {', '.join(sorted(_REGISTRY))}") from None
 
 
