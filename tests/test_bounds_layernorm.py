@@ -91,3 +91,4 @@ def test_the_bound_does_not_depend_on_the_contract():
     ctx, *_ = setup(n=20)
     a = ctx.analysis()
     assert torch.equal(PROBLEM.bound(a, "ieee"), PROBLEM.bound(a, "tf32"))
+    assert PROBLEM.auto_contracts == ("ieee",)

@@ -187,4 +187,5 @@ PROBLEM = register(Problem(
     flops=flops,
     min_bytes=min_bytes,
     interpreter_options=INTERPRETER_OPTIONS,
+    auto_contracts=("ieee",),
 ))
