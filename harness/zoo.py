@@ -89,10 +89,7 @@ def judge_member(member: Member, *, profile: str = "ci", max_examples: int | Non
     from . import campaign, candidates, problems
 
     problem = problems.get(member.problem)
-    # the file's ModelNew takes the problem's constructor arguments (conv: 3, linear_gelu: 2, layernorm: 1)
-    candidate = candidates.from_module(candidates.import_file(member.path), name=os.path.basename(member.path),
-                                       path=os.path.abspath(member.path),
-                                       n_init_args=len(problem.init_args(problem.headline)))
+    candidate = candidates.load(member.path, problem=problem)  # ModelNew takes the problem's constructor arguments
     start = time.perf_counter()
     first_seen: dict = {}
 
