@@ -139,11 +139,13 @@ def reference_fn(reference: torch.nn.Module, inputs, mode: str):
     if mode == "eager":
         model = reference
     elif mode == "compile":
-        import torch._dynamo
+        # ``from torch import _dynamo``, not ``import torch._dynamo``: the latter would bind ``torch`` as a local
+        # name of this function, and the eager branch's closure below would find it unbound (NameError on the GPU)
+        from torch import _dynamo
 
         for name in ("cache_size_limit", "recompile_limit"):  # one entry per shape/dtype: never fall back to eager
-            if hasattr(torch._dynamo.config, name):
-                setattr(torch._dynamo.config, name, max(64, getattr(torch._dynamo.config, name)))
+            if hasattr(_dynamo.config, name):
+                setattr(_dynamo.config, name, max(64, getattr(_dynamo.config, name)))
         model = torch.compile(reference)
     else:
         raise ValueError(f"baseline mode={mode!r} is not known; use eager or compile")
