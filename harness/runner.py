@@ -361,16 +361,16 @@ def _run_example(problem, candidate, example, policy, precision, device, checks,
                 reason = backend.unsupported_reason(e)
                 if reason:
                     raise _Stop(unsupported=reason) from None
-                fail(kinds.EXCEPTION, f"{what} raised {_exception_message(e)}", config, **details)
+                fail(kinds.EXCEPTION, f"{what} raised {_exception_message(e)}", config, **details)  # noqa: B023 (called only within this iteration)
             why = check_output(out, problem, _with_batch(problem, example, args), device)
             if why:
-                fail(kinds.BAD_OUTPUT, f"{what}: {why}", config, **details)
+                fail(kinds.BAD_OUTPUT, f"{what}: {why}", config, **details)  # noqa: B023 (called only within this iteration)
             if watch is not None and "fallback" in checks:
                 used = watch.fallback_ops(reference_ops, ())
                 if used:
                     fail(kinds.TORCH_FALLBACK, f"{what} called PyTorch's own {', '.join(used)} (aten ops of the "
-                         "reference's work; declare FUSEFUZZ_ALLOWED_OPS if intended)", config, **details)
-                launches.append(watch.launches)
+                         "reference's work; declare FUSEFUZZ_ALLOWED_OPS if intended)", config, **details)  # noqa: B023 (called only within this iteration)
+                launches.append(watch.launches)  # noqa: B023 (called only within this iteration)
             # the value at return time (after a device-wide sync) is what a caller gets: later calls must not
             # change it behind our back (lazy outputs, deferred launches)
             return out.detach().clone()
@@ -453,8 +453,24 @@ def _check_batch(call, inputs, out, ctx, example, policy, precision, candidate, 
     x, rest = inputs[0], inputs[1:]
     B = x.shape[0]
     k = B // 2
-    split = torch.cat([call([x[:k], *rest], what="forward on the first half of the batch"),
-                       call([x[k:], *rest], what="forward on the second half of the batch")])
+    halves = []
+    for part, which in ((x[:k], "first"), (x[k:], "second")):
+        what = f"forward on the {which} half of the batch"
+        got = call([part, *rest], what=what)
+        # NaN here (allocations are NaN-filled) that reads exactly SECOND_POISON when they are filled with that:
+        # outputs this batch size never writes, an uninitialised output rather than a batch-dependent result
+        nan = torch.isnan(got)
+        if bool(nan.any()):
+            again = call([part, *rest], poison=SECOND_POISON, what=what + f" (allocations filled with {SECOND_POISON})")
+            n = int((nan & (again == SECOND_POISON)).sum())
+            if n:
+                fail(kinds.UNINITIALIZED_OUTPUT,
+                     f"with the {which} half of the batch alone ({part.shape[0]} of {B} images), {n} outputs are "
+                     f"never written: NaN when allocations are NaN-filled, exactly {SECOND_POISON} when they are "
+                     "filled with that", config, **details)
+                return
+        halves.append(got)
+    split = torch.cat(halves)
     perm = torch.arange(B - 1, -1, -1, device=x.device)
     xp = apply_layout(x[perm], example.layout)
     permuted = call([xp, *rest], what="forward on the batch reversed")[perm]
