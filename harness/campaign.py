@@ -183,19 +183,21 @@ def run_campaign(problem, candidate: Candidate, *, profile: str | None = None, m
                  seed: int | None = None, policy=None, precision: str | None = None,
                  max_macs: int | None | str = "auto", strategy_options: dict | None = None,
                  repro_dir: str | None = None, journal: str | None = None, on_example=None, on_start=None,
-                 isolate: bool = False, timeout: float | None = None, shrink: bool = True) -> CampaignResult:
+                 isolate: bool = False, timeout: float | None = None, shrink: bool = True,
+                 first_failure_only: bool = False) -> CampaignResult:
     """Fuzz ``candidate`` against ``problem``. With ``isolate``, every example runs in a worker process
     (:mod:`harness.isolation`): crashes and hangs (``timeout`` seconds per example, default per backend)
     become failures of kind ``crash`` / ``timeout``. ``on_start(example)`` is called before each example and
     ``on_example(result, outcome)`` after it (progress displays, statistics). ``shrink=False`` skips
-    Hypothesis' shrink phase (failures are reported as first found)."""
+    Hypothesis' shrink phase (failures are reported as first found); ``first_failure_only`` ends the search at
+    the first failing example (the kill-rate test)."""
     from . import policies
 
     backend.select()
     policy = policy or policies.parse(getattr(problem, "default_policy", "bound"))
     precision = precision or candidate.precision or "auto"
     profile_name = profile or profiles.default_name()
-    settings = profiles.get(profile_name, max_examples=max_examples, shrink=shrink)
+    settings = profiles.get(profile_name, max_examples=max_examples, shrink=shrink, all_bugs=not first_failure_only)
     result = CampaignResult(candidate=candidate.name, problem=problem.name, backend=backend.describe(),
                             profile=profile_name, policy=policy.label(precision), precision=precision)
     result.configs = [a.describe() for a in sweep(candidate.autotuners)]

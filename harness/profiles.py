@@ -55,10 +55,12 @@ def default_name() -> str:
     return "ci" if os.environ.get("CI") else "dev"
 
 
-def get(name: str | None = None, *, max_examples: int | None = None, shrink: bool = True) -> settings:
-    """Settings for profile ``name``. ``shrink=False`` stops at the first failing example of each kind
-    (the kill-rate test asks only *whether* a bug is caught; shrinking in the interpreter can take
-    minutes per member, Hypothesis' own shrink cap is 5 minutes)."""
+def get(name: str | None = None, *, max_examples: int | None = None, shrink: bool = True,
+        all_bugs: bool = True) -> settings:
+    """Settings for profile ``name``. ``shrink=False`` reports failing examples as first found (the kill-rate
+    test asks only *whether* a bug is caught; shrinking in the interpreter can take minutes per member,
+    Hypothesis' own shrink cap is 5 minutes); ``all_bugs=False`` also stops at the first failing example
+    instead of searching on for failures of other kinds."""
     name = name or default_name()
     phases = [Phase.explicit, Phase.reuse, Phase.generate, Phase.target]
     if shrink:
@@ -74,7 +76,7 @@ def get(name: str | None = None, *, max_examples: int | None = None, shrink: boo
         phases=tuple(phases),
         print_blob=True,
         verbosity=Verbosity.quiet,
-        report_multiple_bugs=True,
+        report_multiple_bugs=all_bugs,
     )
 
 

@@ -87,7 +87,7 @@ def test_plugin_stores_runs_under_the_gpu_key_with_machine_info(pytester, monkey
 @_in_process
 def test_gpu_benchmarks_skip_with_a_reason_on_cpu(pytester, monkeypatch):
     monkeypatch.delenv("PYTEST_XDIST_WORKER", raising=False)
-    pytester.makepyfile(test_gpu="def test_k(gpu_benchmark):\n    gpu_benchmark(lambda: None)\n")
+    pytester.makepyfile(test_fusefuzz_cpu_skip_probe="def test_k(gpu_benchmark):\n    gpu_benchmark(lambda: None)\n")
     result = pytester.runpytest("-p", "no:cacheprovider", "-rs")
     result.assert_outcomes(skipped=1)
     result.stdout.fnmatch_lines(["*needs a CUDA GPU*"])

@@ -1,9 +1,12 @@
 """Kill-rate: every zoo bug is rejected with its expected failure kind, every control passes.
 
-The test asks whether each bug is *caught*, so it runs without Hypothesis' shrink phase (shrinking is
-tested in test_campaign_cpu.py; here it cost up to Hypothesis' 5-minute cap per member in the
-interpreter), under the ``dev`` profile (25 drawn examples, then the degenerate explicit ones) so that the
-default suite stays within CI's time; ``FUSEFUZZ_ZOO_PROFILE=ci`` (or nightly) runs it at full strength.
+The test asks whether each bug is *caught*, so a bug member runs the ``ci`` profile without Hypothesis'
+shrink phase and stops at its first failing example, whose kind must be the expected one (shrinking is
+tested in test_campaign_cpu.py; here it cost up to Hypothesis' 5-minute cap per member in the interpreter).
+A control must pass every example, which is where the time goes (seconds per example with every check in
+the interpreter): controls run the ``dev`` profile (25 drawn examples, then the degenerate explicit ones) in
+the default suite, so that it stays within CI's time; ``FUSEFUZZ_ZOO_CONTROL_PROFILE=ci`` (or nightly) runs
+them at full strength, and the soundness run of docs/oracle.md runs them under ``nightly``.
 Hanging members get a 30 s per-example timeout instead of the interpreter's 120 s.
 ``scripts/oracle_table.py`` measures the same zoo under the ci profile with shrinking, for docs/oracle.md.
 
@@ -23,7 +26,8 @@ MEMBERS = zoo.members()
 HAS_ISOLATION = importlib.util.find_spec("harness.isolation") is not None
 #: seconds per example for members that hang (they never return; their examples that do return take seconds)
 ZOO_TIMEOUT = 30.0
-ZOO_PROFILE = os.environ.get("FUSEFUZZ_ZOO_PROFILE", "dev")
+ZOO_PROFILE = os.environ.get("FUSEFUZZ_ZOO_PROFILE", "ci")
+ZOO_CONTROL_PROFILE = os.environ.get("FUSEFUZZ_ZOO_CONTROL_PROFILE", "dev")
 
 
 def test_zoo_covers_every_class():
@@ -43,7 +47,11 @@ def test_member_is_judged_as_expected(member, monkeypatch):
     if isolate and not HAS_ISOLATION:
         pytest.skip(f"pending: {member.expect} needs the isolated runner (issue 6)")
     extra = {"timeout": ZOO_TIMEOUT} if member.expect == "timeout" else {}
-    verdict = zoo.judge_member(member, profile=ZOO_PROFILE, seed=0, isolate=isolate, shrink=False, **extra)
+    if member.is_control:
+        verdict = zoo.judge_member(member, profile=ZOO_CONTROL_PROFILE, seed=0, isolate=isolate, shrink=False, **extra)
+    else:
+        verdict = zoo.judge_member(member, profile=ZOO_PROFILE, seed=0, isolate=isolate, shrink=False,
+                                   first_failure_only=True, **extra)
     if member.is_control:
         assert verdict.correct, f"false alarm on a control: {verdict.kinds}: {verdict.message}"
     else:
