@@ -52,7 +52,7 @@ def _device():
 
 def _sync():
     if not SMOKE:
-        _sync()
+        torch.cuda.synchronize()
 
 
 def _env(args) -> dict:
