@@ -30,7 +30,14 @@ def _in_process(examples, seed, db, monkeypatch):
     monkeypatch.delenv("FUSEFUZZ_CHECKS", raising=False)
     result = run_campaign(problems.get(cases.PROBLEM), registry.get(cases.THROUGHPUT_KERNEL).candidate(),
                           profile="ci", max_examples=examples, seed=seed)
-    return result.verdict, result.examples_run, result.seconds
+    return result.verdict, result.examples_run, result.seconds, _detail(result.to_json())
+
+
+def _detail(report: dict) -> str:
+    """Why a round did not pass: its failures' kinds and first lines, or the unsupported reasons."""
+    parts = [f"{f['kind']}: {f['message'].splitlines()[0][:200]}" for f in report.get("failures", [])]
+    parts += [f"unsupported ({u['examples']} examples): {u['reason']}" for u in report.get("unsupported", [])]
+    return "; ".join(parts)
 
 
 def _subprocess(where, examples, seed, db, tmp):
@@ -47,7 +54,7 @@ def _subprocess(where, examples, seed, db, tmp):
         raise AssertionError(f"campaign subprocess wrote no report (exit {proc.returncode}): {proc.stderr[-800:]}")
     with open(out, encoding="utf-8") as f:
         report = json.load(f)
-    return report["verdict"], report["examples_run"], report["seconds"]
+    return report["verdict"], report["examples_run"], report["seconds"], _detail(report)
 
 
 @pytest.mark.parametrize("where", ["interpreter", "cuda"])
@@ -64,11 +71,13 @@ def test_ci_profile_throughput(host_benchmark, perf_session, tmp_path, monkeypat
     def one_round():
         db = str(tmp_path / f"db-{len(seen)}")  # empty database: every round draws the same examples
         if in_process:
-            verdict, n, seconds = _in_process(examples, 0, db, monkeypatch)
+            verdict, n, seconds, detail = _in_process(examples, 0, db, monkeypatch)
         else:
-            verdict, n, seconds = _subprocess(where, examples, 0, db, str(tmp_path))
+            verdict, n, seconds, detail = _subprocess(where, examples, 0, db, str(tmp_path))
         host_benchmark.report(seconds)
-        seen.append((verdict, n, seconds))
+        seen.append((verdict, n, seconds, detail))
+        if verdict == "unsupported":  # the backend here cannot run the kernel: no throughput to measure
+            pytest.skip(f"{where} throughput: every example was unsupported here: {detail}")
         return verdict
 
     host_benchmark.describe(problem=cases.PROBLEM, kernel=cases.THROUGHPUT_KERNEL, profile="ci", backend=where,
@@ -76,7 +85,7 @@ def test_ci_profile_throughput(host_benchmark, perf_session, tmp_path, monkeypat
                             mode="in-process" if in_process else "subprocess")
     host_benchmark.threshold(1.15, alpha=0.01)  # host-side and short: a looser factor, few rounds
     host_benchmark(one_round, rounds=rounds, warmup_rounds=1 if in_process else 0)
-    verdicts = {v for v, _, _ in seen}
+    verdicts = {v for v, _, _, _ in seen}
     assert verdicts <= {"pass", "unsupported"}, f"the campaign itself failed: {seen}"
     n = seen[-1][1]
     host_benchmark.describe(examples_run=n, examples_per_s=round(n / (host_benchmark.median_ms / 1e3), 3))

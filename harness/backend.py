@@ -20,6 +20,12 @@ On the interpreter, these patches make the backend honest (each one is a fact me
   they raise :class:`BackendUnsupported` too (loads, stores, ``tl.where`` and casts are fine).
 * ``tl.inline_asm_elementwise`` (and extern calls) raise ``NotImplementedError`` in the interpreter; the
   runner maps that to unsupported as well (see :func:`unsupported_reason`).
+* Triton 3.6's interpreter turns a scalar tensor into a Python index with ``int()`` of a one-element 1-d
+  numpy array (``range(0, K, BLOCK)`` with a runtime ``K``); NumPy 2.4.6 refuses that (``TypeError: only
+  0-dimensional arrays can be converted to Python scalars``, seen on the H100 machine and here with
+  triton 3.6.0 + numpy 2.4). Raised from inside the interpreter, that error means the backend cannot run
+  the kernel at all, so it is reported as unsupported, with the versions; the same text raised by the
+  candidate's own code stays an exception.
 """
 
 from __future__ import annotations
@@ -203,6 +209,24 @@ _UNSUPPORTED_MARKERS = (
 )
 
 
+def _interpreter_index_bug(exc: BaseException) -> str | None:
+    """The triton-3.6-interpreter / NumPy-2.4 incompatibility, recognised by where it was raised."""
+    if not isinstance(exc, TypeError) or "0-dimensional arrays can be converted" not in str(exc):
+        return None
+    tb = exc.__traceback__
+    while tb is not None and tb.tb_next is not None:
+        tb = tb.tb_next
+    where = tb.tb_frame.f_code.co_filename.replace(os.sep, "/") if tb is not None else ""
+    if not where.endswith("triton/runtime/interpreter.py"):
+        return None  # the candidate's own code raised it: a real exception
+    import numpy
+    import triton
+
+    return (f"the Triton {triton.__version__} interpreter cannot run this kernel with NumPy {numpy.__version__}: it "
+            f"converts a scalar tensor to an index with int() of a 1-d array, which this NumPy refuses "
+            f"({exc}); the triton 3.9 interpreter runs it (tested), or run on a GPU")
+
+
 def unsupported_reason(exc: BaseException) -> str | None:
     """If ``exc`` (or anything it was raised from) says the backend cannot run the case, return why."""
     seen = set()
@@ -214,6 +238,9 @@ def unsupported_reason(exc: BaseException) -> str | None:
         seen.add(id(e))
         if isinstance(e, BackendUnsupported):
             return str(e)
+        index_bug = _interpreter_index_bug(e)
+        if index_bug:
+            return index_bug
         text = str(e)
         for marker, reason in _UNSUPPORTED_MARKERS:
             if marker in text:

@@ -62,6 +62,27 @@ def test_unsupported_reason_ignores_ordinary_errors():
     assert backend.unsupported_reason(ValueError("shape mismatch")) is None
 
 
+def _raise_int_of_1d_array_from(filename):
+    """Raise NumPy's refusal of int() on a 1-d array from code that claims to live in ``filename``."""
+    code = compile("import numpy\nint(numpy.zeros(1) + [1])\n", filename, "exec")
+    try:
+        exec(code, {})
+    except TypeError as e:
+        return e
+    pytest.skip("this NumPy still converts a 1-element 1-d array with int(): nothing to recognise")
+
+
+def test_interpreter_index_bug_is_unsupported_only_when_raised_by_the_interpreter():
+    # triton 3.6's interpreter + NumPy 2.4 (seen on the H100 machine): range(0, K, BLOCK) with a runtime K
+    inner = _raise_int_of_1d_array_from("/site-packages/triton/runtime/interpreter.py")
+    wrapped = RuntimeError("InterpreterError")
+    wrapped.__cause__ = inner
+    reason = backend.unsupported_reason(wrapped)
+    assert reason is not None and "interpreter cannot run this kernel with NumPy" in reason
+    # the same error raised by a candidate's own Python is the candidate's exception, not the backend's limit
+    assert backend.unsupported_reason(_raise_int_of_1d_array_from("/home/user/candidate.py")) is None
+
+
 def test_bad_backend_choice_names_the_value(monkeypatch):
     monkeypatch.setattr(backend, "_selected", None)
     with pytest.raises(ValueError, match="FUSEFUZZ_BACKEND='tpu'"):
