@@ -1,8 +1,13 @@
 """The bug zoo: KernelBench-format candidates with a known bug (or none), each headed by
 
     # fusefuzz-zoo: <one-line description>
-    # expect: <failure kind, or pass>
+    # expect: <failure kind, or pass>   [(cuda: <kind> - why the GPU shows it differently)]
     # problem: <registered problem>      (optional, default conv2d_gelu_gap; any line of the leading comments)
+
+The optional ``(cuda: ...)`` part is for bugs whose symptom depends on where they run: an unmasked store
+past the end of a small output corrupts the interpreter's heap (``crash``) but lands inside the CUDA caching
+allocator's block on a GPU, where it overwrites the neighbouring row (``mismatch``). :attr:`Member.expected`
+is the kind for the backend in use.
 
 :func:`members` reads them; :func:`judge_member` runs one under a profile and says whether the harness
 reported the expected kind. Used by the kill-rate test and by ``docs/oracle.md``'s generator.
@@ -32,6 +37,20 @@ class Member:
     description: str
     expect: str
     problem: str = DEFAULT_PROBLEM
+    #: the kind on a CUDA GPU where it differs from ``expect`` (the interpreter's), and why
+    expect_cuda: str | None = None
+    expect_cuda_why: str = ""
+
+    @property
+    def expected(self) -> str:
+        """The failure kind (or ``pass``) the harness must report on the backend in use."""
+        from . import backend
+
+        return self.expect_cuda if self.expect_cuda and backend.name() == "cuda" else self.expect
+
+    @property
+    def expect_text(self) -> str:
+        return self.expect + (f" (cuda: {self.expect_cuda})" if self.expect_cuda else "")
 
     @property
     def name(self) -> str:
@@ -40,6 +59,11 @@ class Member:
     @property
     def is_control(self) -> bool:
         return self.expect == "pass"
+
+    @property
+    def needs_isolation(self) -> bool:
+        """Its expected kind kills or stalls the process that runs it."""
+        return self.expected in NEEDS_ISOLATION
 
 
 def members(directory: str = ZOO_DIR) -> list[Member]:
@@ -54,14 +78,20 @@ def members(directory: str = ZOO_DIR) -> list[Member]:
             while lines[-1].startswith("#"):  # the rest of the leading comment block
                 lines.append(f.readline())
         m1 = re.match(r"#\s*fusefuzz-zoo:\s*(.+)", head[0])
-        m2 = re.match(r"#\s*expect:\s*(\S+)", head[1])
+        m2 = re.match(r"#\s*expect:\s*(\S+)(?:\s*\(cuda:\s*([\w]+)\s*(?:-\s*(.*?))?\))?\s*$", head[1])
         if not (m1 and m2):
             raise ValueError(f"zoo file {path!r} lacks the '# fusefuzz-zoo:' / '# expect:' header lines")
-        expect = m2.group(1)
-        if expect != "pass" and expect not in kinds.FAILURE_KINDS:
-            raise ValueError(f"zoo file {path!r}: expect={expect!r} is not a failure kind or 'pass'")
+        expect, expect_cuda, why = m2.group(1), m2.group(2), (m2.group(3) or "").strip()
+        for value in (expect, expect_cuda):
+            if value is not None and value != "pass" and value not in kinds.FAILURE_KINDS:
+                raise ValueError(f"zoo file {path!r}: expect={value!r} is not a failure kind or 'pass'; "
+                                 f"use one of {', '.join(sorted(kinds.FAILURE_KINDS))}")
+        if expect_cuda and not why:
+            raise ValueError(f"zoo file {path!r}: '(cuda: {expect_cuda})' needs its reason: "
+                             f"'(cuda: {expect_cuda} - why the GPU shows it differently)'")
         named = [m.group(1) for m in (re.match(r"#\s*problem:\s*(\S+)", line) for line in lines) if m]
-        out.append(Member(path, m1.group(1).strip(), expect, named[0] if named else DEFAULT_PROBLEM))
+        out.append(Member(path, m1.group(1).strip(), expect, named[0] if named else DEFAULT_PROBLEM,
+                          expect_cuda, why))
     return out
 
 
@@ -81,7 +111,7 @@ class Verdict:
     def correct(self) -> bool:
         if self.member.is_control:
             return self.verdict in ("pass", "unsupported") and not self.kinds
-        return self.member.expect in self.kinds
+        return self.member.expected in self.kinds
 
 
 def judge_member(member: Member, *, profile: str = "ci", max_examples: int | None = None, seed: int = 0,

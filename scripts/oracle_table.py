@@ -46,7 +46,7 @@ def kernelbench(args) -> dict:
             continue
         if m.problem != "conv2d_gelu_gap":  # the KernelBench-style check below is the conv problem's headline shape
             continue
-        row = {"expect": m.expect}
+        row = {"expect": m.expect_text}
         try:
             cand = candidates.load(m.path)
             torch.manual_seed(42)
@@ -85,14 +85,16 @@ def fusefuzz(args) -> dict:
     for m in zoo.members():
         if args.only and m.name not in args.only:
             continue
-        isolate = m.expect in zoo.NEEDS_ISOLATION
+        isolate = m.needs_isolation
+        extra = {"timeout": args.timeout} if isolate and args.timeout else {}
         try:
             v = zoo.judge_member(m, profile=args.profile, max_examples=args.max_examples, seed=args.seed,
-                                 isolate=isolate)
+                                 isolate=isolate, **extra)
         except TypeError:  # no isolated runner in this checkout
-            rows[m.name] = {"expect": m.expect, "verdict": "pending (needs the isolated runner)"}
+            rows[m.name] = {"expect": m.expect_text, "verdict": "pending (needs the isolated runner)"}
             continue
-        rows[m.name] = {"expect": m.expect, "verdict": v.verdict, "kinds": v.kinds, "correct": v.correct,
+        rows[m.name] = {"expect": m.expect_text, "expected_here": m.expected, "verdict": v.verdict, "kinds": v.kinds,
+                        "correct": v.correct,
                         "minimal_example": v.first_failure_example, "examples": v.examples_run,
                         "examples_to_first_failure": v.examples_to_first_failure,
                         "seconds_to_first_failure": None if v.seconds_to_first_failure is None
@@ -180,6 +182,8 @@ def _per_member_processes(args) -> dict:
                    "--profile", args.profile, "--seed", str(args.seed)]
             if args.max_examples:
                 cmd += ["--max-examples", str(args.max_examples)]
+            if args.timeout:
+                cmd += ["--timeout", str(args.timeout)]
             start = time.perf_counter()
             try:
                 proc = subprocess.run(cmd, capture_output=True, text=True, timeout=args.isolate_members)
@@ -195,10 +199,10 @@ def _per_member_processes(args) -> dict:
                 what = (f"did not finish within the driver's {args.isolate_members:g} s limit" if rc == "timeout"
                         else f"died (exit {rc})")
                 if args.mode == "kernelbench":
-                    rows[m.name] = {"expect": m.expect, "allclose_1e-2": f"REJECT ({what})",
+                    rows[m.name] = {"expect": m.expect_text, "allclose_1e-2": f"REJECT ({what})",
                                     "allclose_1e-4": f"REJECT ({what})", "error": tail[0][:160]}
                 else:
-                    rows[m.name] = {"expect": m.expect, "verdict": f"no verdict: the harness process {what}",
+                    rows[m.name] = {"expect": m.expect_text, "verdict": f"no verdict: the harness process {what}",
                                     "kinds": [], "correct": None, "seconds": seconds, "error": tail[0][:160]}
             print(m.name, rows[m.name], flush=True)
             if args.out:  # after every member: a run cut short keeps what it measured
@@ -225,6 +229,9 @@ def main() -> None:
     p.add_argument("--max-examples", type=int, default=None)
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--only", action="append", default=None)
+    p.add_argument("--timeout", type=float, default=None, metavar="SECONDS",
+                   help="per-example limit for members run isolated (crash/timeout kinds); default: the "
+                        "harness's per-backend default")
     p.add_argument("--isolate-members", type=float, default=None, metavar="SECONDS",
                    help="run each member in its own process with this time limit (crashes and hangs of the "
                         "member then cost one row, not the run)")

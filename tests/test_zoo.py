@@ -43,10 +43,10 @@ def test_zoo_covers_every_class():
 @pytest.mark.parametrize("member", MEMBERS, ids=[m.name for m in MEMBERS])
 def test_member_is_judged_as_expected(member, monkeypatch):
     monkeypatch.setenv("FUSEFUZZ_CHECKS", "all")
-    isolate = member.expect in zoo.NEEDS_ISOLATION
+    isolate = member.needs_isolation
     if isolate and not HAS_ISOLATION:
-        pytest.skip(f"pending: {member.expect} needs the isolated runner (issue 6)")
-    extra = {"timeout": ZOO_TIMEOUT} if member.expect == "timeout" else {}
+        pytest.skip(f"pending: {member.expected} needs the isolated runner (issue 6)")
+    extra = {"timeout": ZOO_TIMEOUT} if member.expected == "timeout" else {}
     if member.is_control:
         verdict = zoo.judge_member(member, profile=ZOO_CONTROL_PROFILE, seed=0, isolate=isolate, shrink=False, **extra)
     else:
@@ -55,5 +55,5 @@ def test_member_is_judged_as_expected(member, monkeypatch):
     if member.is_control:
         assert verdict.correct, f"false alarm on a control: {verdict.kinds}: {verdict.message}"
     else:
-        assert verdict.correct, (f"expected {member.expect}, got verdict {verdict.verdict} with kinds "
+        assert verdict.correct, (f"expected {member.expected}, got verdict {verdict.verdict} with kinds "
                                  f"{verdict.kinds}: {verdict.message}")

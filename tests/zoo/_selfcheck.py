@@ -73,8 +73,10 @@ BATCH_CASE = ("batch3", 3, 4, 6, 3, 14, 14, "float32", "contiguous", "randn", 1.
 
 def header(path: Path) -> dict:
     lines = path.read_text().splitlines()
-    h = {"desc": lines[0].split(":", 1)[1].strip(), "expect": lines[1].split(":", 1)[1].strip(),
-         "precision": "ieee"}
+    # "# expect: KIND" or "# expect: KIND (cuda: KIND2 - why)": the kind on this device
+    m = re.match(r"#\s*expect:\s*(\S+)(?:\s*\(cuda:\s*(\w+))?", lines[1])
+    expect = m.group(2) if m.group(2) and DEVICE == "cuda" else m.group(1)
+    h = {"desc": lines[0].split(":", 1)[1].strip(), "expect": expect, "precision": "ieee"}
     if len(lines) > 2 and lines[2].startswith("# precision:"):
         h["precision"] = lines[2].split(":", 1)[1].strip()
     return h
