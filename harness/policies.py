@@ -83,7 +83,7 @@ class PeerPolicy:
         return f"peer[{contract}, {self.factor:g}x torch + {self.floor_ulps:g} ulp]"
 
     def expected_and_allowed(self, ctx, contract: str):
-        ref = ctx.analysis().ref64
+        ref = ctx.analysis().ref64.to("cpu")  # on the GPU the reference lives there: compare on one device
         peer = ctx.peer_output(contract).to("cpu", torch.float64)
         finite = torch.isfinite(peer) & torch.isfinite(ref)
         peer_err = float((peer - ref).abs()[finite].max()) if finite.any() else 0.0

@@ -1,6 +1,7 @@
 """GPU checks (skipped with a reason without CUDA): the Foundation's done-criteria on a real device."""
 
 import json
+import os
 
 import pytest
 import torch
@@ -27,6 +28,19 @@ def test_correct_candidates_pass_on_gpu(tmp_path, candidate):
     code, report = _check(tmp_path, candidate, "--profile", "ci")
     assert code == 0, report["failures"][:1]
     assert "cuda" in report["backend"]
+
+
+@pytest.mark.parametrize("candidate, reference, code", [
+    ("sum_reduction_triton", "level1_sum_reduction", 0),
+    ("matmul_triton_k_tail", "level1_matmul", 1),
+])
+def test_reference_file_campaign_on_gpu(tmp_path, candidate, reference, code):
+    # the peer policy (--reference's default) compares on one device: on the H100 it raised a device mismatch
+    examples = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "examples")
+    got, report = _check(tmp_path, os.path.join(examples, "candidates", f"{candidate}.py"), "--reference",
+                         os.path.join(examples, "references", f"{reference}.py"), "--profile", "ci",
+                         "--max-examples", "12")
+    assert got == code and report["verdict"] in ("pass", "fail"), report.get("error") or report["failures"][:1]
 
 
 def test_missing_modelnew_exits_2(tmp_path):
