@@ -28,8 +28,10 @@ from it (no ``E[x^2] - E[x]^2``, which cancels when the mean is large against th
 
 Launch parameters are functions of the row length only (no autotuning): ``BLOCK_N`` is a power of two >= 256,
 rows per program fill ~2048 elements, and ``num_warps`` keeps ~16 elements per thread (4..16 warps).
-Shape sizes and strides are not specialised by value (fuzzing draws thousands of shapes); what the code
-needs is passed as constexprs (row contiguous, rows 16-byte aligned).
+Shape sizes and strides get Triton's default specialisation (value 1, multiple of 16; excluding them cost
+up to 2x on the H100: 8192x8192 fp32 0.38 -> 0.18 ms); what the code needs is passed as constexprs too (row
+contiguous, rows 16-byte aligned), and under ``ALIGN`` the column mask compares against ``N`` rebuilt as a
+multiple of the vector width, so masked loads vectorise for any N that is not a multiple of 16.
 
 Determinism: each row is reduced in a fixed order that does not depend on which program owns it or how many
 rows there are, so results are bitwise reproducible and batch-invariant.
@@ -49,7 +51,7 @@ MIN_BLOCK = 256
 PROGRAM_ELEMS = 2048
 
 
-@triton.jit(do_not_specialize=["M", "N", "sxm", "sxn"])
+@triton.jit  # sizes/strides specialised by Triton's default rules (==1, %16): H100, 8192x8192 fp32 0.38 -> 0.18 ms
 def layernorm_kernel(
     x_ptr, w_ptr, b_ptr, out_ptr,
     M, N, sxm, sxn, inv_n, eps,
@@ -68,7 +70,8 @@ def layernorm_kernel(
     cols = tl.arange(0, BLOCK_N)
 
     if not LOOPED:
-        col_ok = cols < N
+        n_vec = (N // VEC) * VEC if ALIGN else N  # == N under ALIGN; says N % VEC == 0, so masked loads vectorise
+        col_ok = cols < n_vec
         mask = row_ok[:, None] & col_ok[None, :]
         if X_N1:  # x is read once: evict_first keeps it from displacing weight and bias in L2
             x = tl.load(x_rows + cols[None, :], mask=mask, other=0.0, eviction_policy="evict_first")
