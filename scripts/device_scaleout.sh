@@ -18,7 +18,7 @@ t0=$(date +%s)
 export FUSEFUZZ_DATABASE=$OUT/db-fuzz
 run fuzz-n2 2 "${RUN_LIMIT:-150}" --fusefuzz-profile gpu --fusefuzz-max-examples "${MAX_EXAMPLES:-40}" "${SEL[@]}"
 # 2. cross-worker replay through the shared database
-replay_demo 90 --fusefuzz-profile gpu
+replay_demo "${REPLAY_LIMIT:-90}" --fusefuzz-profile gpu
 stop_monitors
 python3 scripts/scaleout_table.py "$OUT" --replay replay-find replay-each
 echo "total $(( $(date +%s) - t0 )) s"
