@@ -267,7 +267,7 @@ def bench_layernorm(rec, args, deadline, *, shapes, mode="default"):
                     row.update(ms=round(ms, 4), gbps=round(nbytes / ms / 1e6, 1),
                                err_over_bound=round(_ratio(problem, ex, x, params, out, "ieee"), 4))
                     if label == "ours":
-                        row["launch"] = ln.launch_params(n)
+                        row["launch"] = ln.launch_params(n, elem_size=x.element_size())
                 except Exception as e:  # noqa: BLE001
                     row["error"] = f"{type(e).__name__}: {str(e).splitlines()[0][:200] if str(e) else ''}"
                 rec.add("rows", row)

@@ -27,7 +27,8 @@ from it (no ``E[x^2] - E[x]^2``, which cancels when the mean is large against th
   re-read the row (mostly from L2).
 
 Launch parameters are functions of the row length only (no autotuning): ``BLOCK_N`` is a power of two >= 256,
-rows per program fill ~2048 elements, and ``num_warps`` keeps ~16 elements per thread (4..16 warps).
+rows per program fill ~2048 elements, and ``num_warps`` keeps ~64 bytes of row per thread (16 fp32 or 32
+16-bit values; 16 values on the looped path; 4..16 warps).
 Shape sizes and strides get Triton's default specialisation (value 1, multiple of 16; excluding them cost
 up to 2x on the H100: 8192x8192 fp32 0.38 -> 0.18 ms); what the code needs is passed as constexprs too (row
 contiguous, rows 16-byte aligned), and under ``ALIGN`` the column mask compares against ``N`` rebuilt as a
@@ -141,15 +142,18 @@ def _interpreting():
     return os.environ.get("TRITON_INTERPRET", "0") not in ("", "0")
 
 
-def launch_params(n: int, max_block: int = MAX_BLOCK) -> dict:
-    """BLOCK_N, BLOCK_R, LOOPED and num_warps for rows of ``n`` elements (a function of ``n`` only)."""
+def launch_params(n: int, max_block: int = MAX_BLOCK, elem_size: int = 4) -> dict:
+    """BLOCK_N, BLOCK_R, LOOPED and num_warps for rows of ``n`` elements of ``elem_size`` bytes."""
     looped = n > max_block
     if looped:
         block_n = min(triton.next_power_of_2(max_block), LOOP_BLOCK)
     else:
         block_n = max(min(MIN_BLOCK, triton.next_power_of_2(max_block)), triton.next_power_of_2(n))
     block_r = max(1, PROGRAM_ELEMS // block_n)
-    warps = min(16, max(4, block_r * block_n // (32 * 16)))
+    # ~64 bytes of the row per thread (16 fp32 / 32 16-bit values) in the single-block path: on the H100 8192-long
+    # 16-bit rows ran 0.095 ms with 8 warps, 0.104 with 16 (benchmarks/new_kernels_dev.py); looped: 16 values
+    per_thread = 16 if looped else max(16, 64 // elem_size)
+    warps = min(16, max(4, block_r * block_n // (32 * per_thread)))
     return dict(BLOCK_N=block_n, BLOCK_R=block_r, LOOPED=looped, num_warps=warps)
 
 
@@ -193,7 +197,7 @@ def layernorm(x, weight, bias, eps=1e-5, *, max_block=None):
     b = bias.contiguous() if bias is not None else None
     vec = 16 // x.element_size()
     sxm, sxn = x2.stride()
-    p = launch_params(n, max_block)
+    p = launch_params(n, max_block, x.element_size())
     grid = (triton.cdiv(m, p["BLOCK_R"]),)
     layernorm_kernel[grid](
         x2, w if w is not None else x2, b if b is not None else x2, out,
