@@ -30,3 +30,25 @@ def test_unknown_problem_in_a_header_is_an_error_when_judged(tmp_path):
     (member,) = zoo.members(str(tmp_path))
     with pytest.raises(ValueError, match="problem='nonesuch' is not registered"):
         zoo.judge_member(member)
+
+
+def test_a_member_may_expect_another_kind_on_a_gpu_with_its_reason(tmp_path, monkeypatch):
+    (tmp_path / "d.py").write_text("# fusefuzz-zoo: oob\n# expect: crash (cuda: mismatch - lands in the allocator's "
+                                   "block)\n")
+    (member,) = zoo.members(str(tmp_path))
+    assert (member.expect, member.expect_cuda, member.expect_text) == ("crash", "mismatch", "crash (cuda: mismatch)")
+    assert "allocator" in member.expect_cuda_why
+    monkeypatch.setattr("harness.backend._selected", "interpreter")
+    assert member.expected == "crash" and member.needs_isolation
+    monkeypatch.setattr("harness.backend._selected", "cuda")
+    assert member.expected == "mismatch" and not member.needs_isolation
+
+
+@pytest.mark.parametrize("line, error", [
+    ("# expect: crash (cuda: mismatch)", "needs its reason"),
+    ("# expect: crash (cuda: wrong_kind - why)", "expect='wrong_kind' is not a failure kind"),
+])
+def test_a_gpu_expectation_must_be_a_kind_and_give_its_reason(tmp_path, line, error):
+    (tmp_path / "e.py").write_text(f"# fusefuzz-zoo: oob\n{line}\n")
+    with pytest.raises(ValueError, match=error):
+        zoo.members(str(tmp_path))
