@@ -4,9 +4,9 @@ The test asks whether each bug is *caught*, so a bug member runs the ``ci`` prof
 shrink phase and stops at its first failing example, whose kind must be the expected one (shrinking is
 tested in test_campaign_cpu.py; here it cost up to Hypothesis' 5-minute cap per member in the interpreter).
 A control must pass every example, which is where the time goes (seconds per example with every check in
-the interpreter): controls run the ``dev`` profile (25 drawn examples, then the degenerate explicit ones) in
-the default suite, so that it stays within CI's time; ``FUSEFUZZ_ZOO_CONTROL_PROFILE=ci`` (or nightly) runs
-them at full strength, and the soundness run of docs/oracle.md runs them under ``nightly``.
+the interpreter): controls run the ``ci`` profile when ``$CI`` is set and ``dev`` (25 drawn examples, then
+the degenerate explicit ones) on a developer's machine; ``FUSEFUZZ_ZOO_CONTROL_PROFILE`` overrides both,
+and the soundness run of docs/oracle.md runs them under ``nightly``.
 Hanging members get a 30 s per-example timeout instead of the interpreter's 120 s.
 ``scripts/oracle_table.py`` measures the same zoo under the ci profile with shrinking, for docs/oracle.md.
 
@@ -27,7 +27,8 @@ HAS_ISOLATION = importlib.util.find_spec("harness.isolation") is not None
 #: seconds per example for members that hang (they never return; their examples that do return take seconds)
 ZOO_TIMEOUT = 30.0
 ZOO_PROFILE = os.environ.get("FUSEFUZZ_ZOO_PROFILE", "ci")
-ZOO_CONTROL_PROFILE = os.environ.get("FUSEFUZZ_ZOO_CONTROL_PROFILE", "dev")
+#: controls: the issue's ci profile in CI ($CI set, as .ci/run's machines and GitHub Actions do), dev on a desk
+ZOO_CONTROL_PROFILE = os.environ.get("FUSEFUZZ_ZOO_CONTROL_PROFILE", "ci" if os.environ.get("CI") else "dev")
 
 
 def test_zoo_covers_every_class():
