@@ -108,27 +108,40 @@ def conv2d_examples(
     regimes = value_regimes(distributions=distributions)
     budget = math.inf if max_macs is None else max_macs
 
-    def sized(low, high, *, offset=0):
-        """An integer in [low, high], often a tile size +- 1 (shifted by ``offset``)."""
-        plain = st.integers(low, high)
-        if not tile_edges:
-            return plain
-        edges = sorted({e - offset for e in _TILE_EDGES if low <= e - offset <= high})
-        return st.one_of(plain, st.sampled_from(edges)) if edges else plain
+    def sized(draw, low, high, cap, *, offset=0):
+        """An integer in [low, min(high, cap)], often a tile size +- 1 (shifted by ``offset``).
+
+        The choices drawn never depend on ``cap`` (which depends on earlier draws): a boolean (tile
+        edge or not), then one value from a range or list fixed by the options alone, mapped into the
+        capped range (edges: the largest edge that fits; plain values: scaled monotonically). So every
+        example is the same sequence of choices and shrinking any one of them never changes how many
+        follow (dependent ranges did: a smaller kernel drew more choices and the shrinker overran its
+        choice limit, keeping a 4x35x6x6 failure where 1x1x1x2x2 k2 was reachable).
+        """
+        cap = max(low, min(high, cap))
+        edges = sorted({e - offset for e in _TILE_EDGES if low <= e - offset <= high}) if tile_edges else []
+        if edges and draw(st.booleans()):
+            edge = draw(st.sampled_from(edges))
+            fitting = [e for e in edges if e <= cap]
+            return edge if edge <= cap else (fitting[-1] if fitting else cap)
+        value = draw(st.integers(low, high))
+        if cap == high or value == low:
+            return value
+        return low + (value - low) * (cap - low) // (high - low)
 
     @st.composite
     def examples(draw):
         kh = draw(st.integers(1, max_kernel_size))
         kw = draw(st.integers(1, max_kernel_size)) if rectangular_kernels else kh
-        c_in = draw(st.integers(1, max(1, min(max_in_channels, budget // (kh * kw)))))
+        c_in = sized(draw, 1, max_in_channels, budget // (kh * kw))
         per_pixel = c_in * kh * kw
-        c_out = draw(sized(1, max(1, min(max_out_channels, budget // per_pixel, out_budget))))
+        c_out = sized(draw, 1, max_out_channels, min(budget // per_pixel, out_budget))
         per_pixel *= c_out
-        batch = draw(st.integers(1, max(1, min(max_batch, budget // per_pixel, out_budget // c_out))))
+        batch = sized(draw, 1, max_batch, min(budget // per_pixel, out_budget // c_out))
         per_row = per_pixel * batch
-        extra_h = draw(sized(0, max(0, min(max_extra, budget // per_row - 1)), offset=1))
+        extra_h = sized(draw, 0, max_extra, budget // per_row - 1, offset=1)
         per_col = per_row * (extra_h + 1)
-        extra_w = draw(sized(0, max(0, min(max_extra, budget // per_col - 1)), offset=1))
+        extra_w = sized(draw, 0, max_extra, budget // per_col - 1, offset=1)
         dtype = draw(st.sampled_from(dtypes))
         layout = draw(st.sampled_from(layouts))
         dist, scale = draw(regimes)

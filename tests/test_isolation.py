@@ -64,13 +64,8 @@ def test_refs_policies_and_outcomes_are_plain_data():
 @pytest.mark.parametrize("name, said, shrunk", [
     ("crash_abort.py", "signal 6 (SIGABRT)", minimal(in_channels=3)),
     ("crash_segv.py", "signal 11 (SIGSEGV)", minimal(out_channels=2)),
-    pytest.param("crash_exit.py", "exited with code 7", minimal(kernel_size=2, height=2, width=2),
-                 marks=pytest.mark.xfail(strict=False, reason="known, a strategy issue (not isolation): the "
-                                         "conv sizes' ranges depend on earlier draws (MAC budget), and with "
-                                         "them how many choices are drawn (tile-edge branches, one-value "
-                                         "ranges); smaller kernels need MORE choices, Hypothesis' shrinker "
-                                         "overruns (debug: 'overrun because hit "
-                                         "max_choices=10') and keeps a 4x35x6x6 crash; fix: fixed-range draws")),
+    # dependent size ranges once made the shrinker overrun here (kept 4x35x6x6); fixed-range draws fixed it
+    ("crash_exit.py", "exited with code 7", minimal(kernel_size=2, height=2, width=2)),
 ])
 def test_a_dying_worker_is_a_crash_shrunk_like_any_failure(name, said, shrunk, tmp_path):
     journal = tmp_path / "r.json.partial"
