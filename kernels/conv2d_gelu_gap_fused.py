@@ -74,18 +74,9 @@ import torch.nn as nn
 import triton
 import triton.language as tl
 
-# ------------------------------------------------------------------------------------------------------------
-# GELU:  Phi(-t) ~= 2**g(t),  g(t) = sum_i C_i t^i  (t = |z| >= 0); fit on [0, 6] weighted by Phi(-t)
-# (abs error in Phi) with a floor (|dg| <= 0.15 bits in the tail); leading coefficient negative -> safe tail.
-_GELU_C0 = -1.0
-_GELU_C1 = -1.1511057615280151
-_GELU_C2 = -0.45920491218566895
-_GELU_C3 = -0.05250503867864609
-_GELU_C4 = 0.007075484376400709
-_GELU_C5 = -0.00014587999612558633
-_GELU_C6 = -0.0001825434301281348
-_GELU_C7 = 3.8619855331489816e-05
-_GELU_C8 = -2.7719738682208117e-06
+# GELU: kernels.gelu.gelu_erf (Phi(-t) ~= 2**g(t), a degree-8 polynomial g; its module says how it was fit
+# and what error it has). Imported absolutely: this file is also loaded by path (`fusefuzz bench FILE`).
+from kernels.gelu import gelu_erf
 
 
 @triton.jit
@@ -121,16 +112,7 @@ def _gelu(z, GELU_MODE: tl.constexpr):
         g = g * t + -1.0
         return tl.maximum(z, 0.0) - t * tl.exp2(g)
     else:
-        t = tl.abs(z)
-        g = t * -2.7719738682208117e-06 + 3.8619855331489816e-05
-        g = g * t + -0.0001825434301281348
-        g = g * t + -0.00014587999612558633
-        g = g * t + 0.007075484376400709
-        g = g * t + -0.05250503867864609
-        g = g * t + -0.45920491218566895
-        g = g * t + -1.1511057615280151
-        g = g * t + -1.0
-        return tl.maximum(z, 0.0) - t * tl.exp2(g)
+        return gelu_erf(z)
 
 
 def _tile_w(a):
