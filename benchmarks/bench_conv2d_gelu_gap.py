@@ -4,8 +4,10 @@ smaller shapes.
 
 GPU only:  python benchmarks/bench_conv2d_gelu_gap.py --out benchmarks/results/bench-<device> [--rep-ms 200]
 
-Timing: ``triton.testing.do_bench`` (CUDA events, an L2 flush between repetitions, median of the repetitions) after
-a warm-up call that compiles and autotunes; every row in the same process and session, so the baselines and our
+Timing: ``harness.perf.timer.GpuTimer``, the timer the perf suite and ``fusefuzz bench`` use (CUDA events around
+each round, device-wide synchronisation so work left on another stream is counted, an untimed 256 MB L2 flush and
+a spin kernel before each round; median of the rounds), after a warm-up call that compiles and autotunes; every
+row in the same process and session, so the baselines and our
 kernels see the same clocks. Every row's output is checked against a float64 reference of the same inputs (max abs
 error / max |reference|), so a fast wrong row is visible. Writes ``bench.json`` and ``bench.md`` to ``--out`` and
 prints the Markdown table last.
@@ -54,9 +56,11 @@ def ceiling(name: str) -> float | None:
 
 
 def run(args) -> dict:
-    import triton
-    from triton.testing import do_bench
+    import statistics
 
+    import triton
+
+    from harness.perf.timer import GpuTimer
     from kernels import conv2d_gelu_gap_fused as fused
     from kernels import conv2d_gelu_gap_twopass as twopass
 
@@ -94,7 +98,11 @@ def run(args) -> dict:
             out = fn(x, w, b)  # warm-up: compiles, autotunes
             torch.cuda.synchronize()
             err = (out.double() - ref).abs().max().item() / max(ref.abs().max().item(), 1e-30)
-            ms = do_bench(lambda: fn(x, w, b), rep=args.rep_ms, return_mode="median")
+            timer = GpuTimer()
+            samples, _ = timer.measure(fn, x, w, b, min_time=args.rep_ms / 1e3, min_rounds=30)
+            ms = statistics.median(samples)
+            row["timing"] = dict(rounds=len(samples), side_stream_rounds=timer.side_rounds,
+                                 stream_ms_median=timer.summary()["stream_ms_median"])
             # re-verify after the timing loop: the timed calls must still produce the same answer
             again = fn(x, w, b)
             torch.cuda.synchronize()
@@ -188,7 +196,8 @@ def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--out", default=os.environ.get("OUT", "benchmarks/results/bench"),
                     help="directory for bench.json and bench.md (default: $OUT or benchmarks/results/bench)")
-    ap.add_argument("--rep-ms", type=int, default=200, help="do_bench repetition time per row in ms (default 200)")
+    ap.add_argument("--rep-ms", type=int, default=200,
+                    help="timed rounds per row last at least this many ms (default 200)")
     ap.add_argument("--dtypes", default="fp32,fp16,bf16", help="headline dtypes (default fp32,fp16,bf16)")
     ap.add_argument("--no-sweep", action="store_true", help="headline shape only")
     args = ap.parse_args(argv)
