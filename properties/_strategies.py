@@ -113,7 +113,7 @@ def conv2d_examples(
 
         The choices drawn never depend on ``cap`` (which depends on earlier draws): a boolean (tile
         edge or not), then one value from a range or list fixed by the options alone, mapped into the
-        capped range (edges: the largest edge that fits; plain values: scaled monotonically). So every
+        capped range (edges: the largest edge that fits; plain values: equal monotone buckets). So every
         example is the same sequence of choices and shrinking any one of them never changes how many
         follow (dependent ranges did: a smaller kernel drew more choices and the shrinker overran its
         choice limit, keeping a 4x35x6x6 failure where 1x1x1x2x2 k2 was reachable).
@@ -125,9 +125,8 @@ def conv2d_examples(
             fitting = [e for e in edges if e <= cap]
             return edge if edge <= cap else (fitting[-1] if fitting else cap)
         value = draw(st.integers(low, high))
-        if cap == high or value == low:
-            return value
-        return low + (value - low) * (cap - low) // (high - low)
+        # [low, high] onto [low, cap] in equal buckets (monotone, so it still shrinks toward low)
+        return low + (value - low) * (cap - low + 1) // (high - low + 1)
 
     @st.composite
     def examples(draw):
