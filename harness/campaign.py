@@ -179,6 +179,31 @@ def preflight(problem, candidate: Candidate) -> None:
     copy_parameters(reference, model.float())
 
 
+def default_policy(problem):
+    """The policy a problem is judged by unless one is asked for (its ``default_policy``, else ``bound``)."""
+    from . import policies
+
+    return policies.parse(getattr(problem, "default_policy", "bound"))
+
+
+def campaign_strategy_options(problem, *, max_macs: int | None | str = "auto", extra: dict | None = None) -> dict:
+    """The options a campaign passes to ``problem.strategy``: ``extra`` plus, with ``max_macs="auto"`` on the
+    interpreter, its cost caps (the campaign's defaults, unless the problem sizes its own). Shared by
+    :func:`run_campaign` and the pytest fuzz tests (:mod:`harness.fuzzsuite`)."""
+    interpreting = backend.name() == "interpreter"
+    caps = {"max_macs": INTERPRETER_MAX_MACS, "max_outputs": INTERPRETER_MAX_OUTPUTS,
+            **(getattr(problem, "interpreter_options", None) or {})}
+    if max_macs == "auto":
+        max_macs = caps["max_macs"] if interpreting else None
+    options = dict(extra or {})
+    if max_macs is not None:
+        options.setdefault("max_macs", int(max_macs))
+        if interpreting:
+            for name, value in caps.items():
+                options.setdefault(name, value)
+    return options
+
+
 def run_campaign(problem, candidate: Candidate, *, profile: str | None = None, max_examples: int | None = None,
                  seed: int | None = None, policy=None, precision: str | None = None,
                  max_macs: int | None | str = "auto", strategy_options: dict | None = None,
@@ -191,28 +216,15 @@ def run_campaign(problem, candidate: Candidate, *, profile: str | None = None, m
     ``on_example(result, outcome)`` after it (progress displays, statistics). ``shrink=False`` skips
     Hypothesis' shrink phase (failures are reported as first found); ``first_failure_only`` ends the search at
     the first failing example (the kill-rate test)."""
-    from . import policies
-
     backend.select()
-    policy = policy or policies.parse(getattr(problem, "default_policy", "bound"))
+    policy = policy or default_policy(problem)
     precision = precision or candidate.precision or "auto"
     profile_name = profile or profiles.default_name()
     settings = profiles.get(profile_name, max_examples=max_examples, shrink=shrink, all_bugs=not first_failure_only)
     result = CampaignResult(candidate=candidate.name, problem=problem.name, backend=backend.describe(),
                             profile=profile_name, policy=policy.label(precision), precision=precision)
     result.configs = [a.describe() for a in sweep(candidate.autotuners)]
-    interpreting = backend.name() == "interpreter"
-    # the interpreter's cost caps: the campaign's defaults, unless the problem sizes its own
-    caps = {"max_macs": INTERPRETER_MAX_MACS, "max_outputs": INTERPRETER_MAX_OUTPUTS,
-            **(getattr(problem, "interpreter_options", None) or {})}
-    if max_macs == "auto":
-        max_macs = caps["max_macs"] if interpreting else None
-    options = dict(strategy_options or {})
-    if max_macs is not None:
-        options.setdefault("max_macs", int(max_macs))
-        if interpreting:
-            for name, value in caps.items():
-                options.setdefault(name, value)
+    options = campaign_strategy_options(problem, max_macs=max_macs, extra=strategy_options)
     strategy = problem.strategy(**options)
     log = _Journal(journal)
     start = time.perf_counter()

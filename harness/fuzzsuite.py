@@ -102,8 +102,8 @@ class KernelTarget:
     def _load(self) -> None:
         if self._candidate is not None:
             return
-        from . import backend, policies, problems
-        from .campaign import INTERPRETER_MAX_MACS, INTERPRETER_MAX_OUTPUTS
+        from . import backend, problems
+        from .campaign import campaign_strategy_options, default_policy
         from .candidates import load
 
         backend.select()
@@ -115,13 +115,9 @@ class KernelTarget:
             problem = problems.get(registry.get(self.spec).problem)
         self._candidate = load(self.spec)
         self._problem = problem
-        # as harness.campaign.run_campaign: the problem's own policy and interpreter caps where it has them
-        self._policy = policies.parse(getattr(problem, "default_policy", "bound"))
-        options = {}
-        if backend.name() == "interpreter":
-            options = {"max_macs": INTERPRETER_MAX_MACS, "max_outputs": INTERPRETER_MAX_OUTPUTS,
-                       **(getattr(problem, "interpreter_options", None) or {})}
-        self._strategy = problem.strategy(**options)
+        # the campaign's own setup: the problem's policy, the interpreter's cost caps
+        self._policy = default_policy(problem)
+        self._strategy = problem.strategy(**campaign_strategy_options(problem))
 
     @property
     def strategy(self):
