@@ -1,5 +1,5 @@
 # fusefuzz-zoo: unmasked output store: always writes BLOCK_N=32 channels, past the end when OC % 32 != 0
-# expect: crash (cuda: mismatch - the stray stores land in the caching allocator's block: rows overwrite each other, no fault)
+# expect: crash (cuda: mismatch - stray stores land in the allocator's block: rows overwrite each other, no fault)
 # precision: ieee
 import torch
 import torch.nn as nn
