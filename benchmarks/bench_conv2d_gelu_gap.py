@@ -4,7 +4,7 @@ smaller shapes.
 
 GPU only:  python benchmarks/bench_conv2d_gelu_gap.py --out benchmarks/results/bench-<device> [--rep-ms 200]
 
-Timing: ``harness.perf.timer.GpuTimer``, the timer the perf suite and ``fusefuzz bench`` use (CUDA events around
+Timing: ``fusefuzz.harness.perf.timer.GpuTimer``, the timer the perf suite and ``fusefuzz bench`` use (CUDA events around
 each round, device-wide synchronisation so work left on another stream is counted, an untimed 256 MB L2 flush and
 a spin kernel before each round), after a warm-up call that compiles and autotunes: ``--blocks`` measurements per
 row, each with ``--warm-s`` of untimed calls, reported as the median of their medians with their spread; every
@@ -61,9 +61,9 @@ def run(args) -> dict:
 
     import triton
 
-    from harness.perf.timer import GpuTimer
-    from kernels import conv2d_gelu_gap_fused as fused
-    from kernels import conv2d_gelu_gap_twopass as twopass
+    from fusefuzz.harness.perf.timer import GpuTimer
+    from fusefuzz.kernels import conv2d_gelu_gap_fused as fused
+    from fusefuzz.kernels import conv2d_gelu_gap_twopass as twopass
 
     dev = torch.device("cuda")
     gpu = torch.cuda.get_device_name(dev)

@@ -122,9 +122,9 @@ class _TF32:
 def bench_linear(rec, args, deadline, *, shapes, mode="default"):
     """Rows of ours, eager and torch.compile(mode) per shape and dtype; a mode other than "default" adds only its
     torch.compile rows (a second pass, after every default row)."""
-    from harness.example import Example
-    from harness.problems import linear_gelu as problem_mod
-    from kernels import linear_gelu as lg
+    from fusefuzz.harness.example import Example
+    from fusefuzz.harness.problems import linear_gelu as problem_mod
+    from fusefuzz.kernels import linear_gelu as lg
 
     problem = problem_mod.PROBLEM
     dev = _device()
@@ -197,7 +197,7 @@ def bench_linear(rec, args, deadline, *, shapes, mode="default"):
 
 def _linear_configs(rec, lg, x, w, b, dname, shape, flops, args):
     """Each autotune config alone (the harness's config pinning), for the record."""
-    from harness.configs import find_autotuners, pinned, sweep
+    from fusefuzz.harness.configs import find_autotuners, pinned, sweep
 
     precisions = ["tf32", "ieee"] if x.dtype == torch.float32 else ["ieee"]
     for prec in precisions:
@@ -217,9 +217,9 @@ def _linear_configs(rec, lg, x, w, b, dname, shape, flops, args):
 
 def bench_layernorm(rec, args, deadline, *, shapes, mode="default"):
     """As :func:`bench_linear`: ours, eager and torch.compile(mode); other modes add their compile rows only."""
-    from harness.example import Example
-    from harness.problems import layernorm as problem_mod
-    from kernels import layernorm as ln
+    from fusefuzz.harness.example import Example
+    from fusefuzz.harness.problems import layernorm as problem_mod
+    from fusefuzz.kernels import layernorm as ln
 
     problem = problem_mod.PROBLEM
     dev = _device()

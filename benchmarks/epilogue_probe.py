@@ -1,6 +1,6 @@
 """How fast can the GELU + pooling epilogue alone go? A probe for issue 4's "what limits it".
 
-The fused conv kernel spends per output element: the GELU (``kernels.gelu.gelu_erf``: 9 FFMA, 1 FMNMX,
+The fused conv kernel spends per output element: the GELU (``fusefuzz.kernels.gelu.gelu_erf``: 9 FFMA, 1 FMNMX,
 1 MUFU.EX2) and one FADD into the pooled sum. This probe runs exactly that epilogue on the headline's
 element count (65024 tiles of 64 channels x 128 pixels = 532.7 M values, the kernel's tile count including
 the masked overlap of the last column tile) with no convolution at all: each tile's pre-activations are
@@ -31,7 +31,7 @@ import torch
 import triton
 import triton.language as tl
 
-from kernels.gelu import gelu_erf
+from fusefuzz.kernels.gelu import gelu_erf
 
 TILES = 65024  # headline: 128 images x 254 rows x 2 column tiles of 128 px
 CH, PX = 64, 128

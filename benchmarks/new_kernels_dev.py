@@ -31,7 +31,7 @@ sys.path.insert(0, REPO)
 
 
 def variant(path, name, edits):
-    src = open(path).read().replace("from .gelu import", "from kernels.gelu import")  # imported outside the package
+    src = open(path).read().replace("from .gelu import", "from fusefuzz.kernels.gelu import")  # imported outside the package
     for old, new in edits:
         if old not in src and not old.startswith("re:"):
             raise SystemExit(f"variant {name}: edit target not found: {old[:60]!r}")

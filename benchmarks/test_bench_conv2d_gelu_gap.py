@@ -14,9 +14,9 @@ The reference benchmarks run first, so their medians feed the kernels' speedup c
 
 import pytest
 
-from harness import problems
-from harness.perf import bench, cases
-from harness.perf.peaks import compute_class
+from fusefuzz.harness import problems
+from fusefuzz.harness.perf import bench, cases
+from fusefuzz.harness.perf.peaks import compute_class
 
 pytestmark = pytest.mark.gpu
 
@@ -56,7 +56,7 @@ def test_reference(gpu_benchmark, perf_session, case):
 
 @pytest.mark.parametrize("case", cases.KERNEL_CASES, ids=lambda c: c.id)
 def test_kernel(gpu_benchmark, perf_session, case):
-    from kernels import registry
+    from fusefuzz.kernels import registry
 
     ex = case.example
     record = registry.get(case.kernel)

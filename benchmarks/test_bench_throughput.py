@@ -16,15 +16,15 @@ import sys
 
 import pytest
 
-from harness import backend, problems
-from harness.perf import cases
+from fusefuzz.harness import backend, problems
+from fusefuzz.harness.perf import cases
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
 def _in_process(examples, seed, db, monkeypatch):
-    from harness.campaign import run_campaign
-    from kernels import registry
+    from fusefuzz.harness.campaign import run_campaign
+    from fusefuzz.kernels import registry
 
     monkeypatch.setenv("FUSEFUZZ_DATABASE", db)
     monkeypatch.delenv("FUSEFUZZ_CHECKS", raising=False)
@@ -47,7 +47,7 @@ def _subprocess(where, examples, seed, db, tmp):
     env.pop("FUSEFUZZ_CHECKS", None)
     if where == "interpreter":
         env["CUDA_VISIBLE_DEVICES"] = ""
-    cmd = [sys.executable, "-m", "harness.cli", "check", cases.THROUGHPUT_KERNEL, "--profile", "ci", "--seed",
+    cmd = [sys.executable, "-m", "fusefuzz.harness.cli", "check", cases.THROUGHPUT_KERNEL, "--profile", "ci", "--seed",
            str(seed), "--json", out] + (["--max-examples", str(examples)] if examples else [])
     proc = subprocess.run(cmd, env=env, cwd=REPO, capture_output=True, text=True, timeout=900)
     if not os.path.exists(out):

@@ -1,7 +1,12 @@
-"""fusefuzz: differential fuzz testing of fused Triton kernels against their PyTorch reference.
+"""fusefuzz's engine: campaigns, tolerance policies, the runner, the CLI and the pytest plugin.
 
-Importing this package does not import triton; :func:`harness.backend.select` runs before any kernel
+Importing this package does not import triton; :func:`fusefuzz.harness.backend.select` runs before any kernel
 module is loaded (the CLI, the pytest plugin and the candidate loader call it).
 """
 
-__version__ = "0.1.0"
+if __name__ != "fusefuzz.harness":  # imported under its bare name from a checkout: see fusefuzz._checkout
+    from fusefuzz._checkout import hand_over
+
+    hand_over(__name__, __file__)
+else:
+    from fusefuzz import __version__  # noqa: F401

@@ -1,4 +1,4 @@
-"""A fuzz campaign: Hypothesis draws examples, :mod:`harness.runner` judges each, failures shrink.
+"""A fuzz campaign: Hypothesis draws examples, :mod:`fusefuzz.harness.runner` judges each, failures shrink.
 
 Each failure kind raises its own exception class, so Hypothesis treats different kinds as different
 bugs and shrinks each to its own minimal example (``report_multiple_bugs``). Every failing example is
@@ -72,7 +72,7 @@ class CampaignResult:
     ratios: dict = field(default_factory=dict)
     error: str | None = None
     seconds: float = 0.0
-    #: worker statistics when examples ran isolated (harness.isolation.IsolatedRunner.summary)
+    #: worker statistics when examples ran isolated (fusefuzz.harness.isolation.IsolatedRunner.summary)
     isolation: dict | None = None
     #: compute-sanitizer findings (``--sanitize``), or why it was skipped
     sanitizer: dict | None = None
@@ -189,7 +189,7 @@ def default_policy(problem):
 def campaign_strategy_options(problem, *, max_macs: int | None | str = "auto", extra: dict | None = None) -> dict:
     """The options a campaign passes to ``problem.strategy``: ``extra`` plus, with ``max_macs="auto"`` on the
     interpreter, its cost caps (the campaign's defaults, unless the problem sizes its own). Shared by
-    :func:`run_campaign` and the pytest fuzz tests (:mod:`harness.fuzzsuite`)."""
+    :func:`run_campaign` and the pytest fuzz tests (:mod:`fusefuzz.harness.fuzzsuite`)."""
     interpreting = backend.name() == "interpreter"
     caps = {"max_macs": INTERPRETER_MAX_MACS, "max_outputs": INTERPRETER_MAX_OUTPUTS,
             **(getattr(problem, "interpreter_options", None) or {})}
@@ -211,7 +211,7 @@ def run_campaign(problem, candidate: Candidate, *, profile: str | None = None, m
                  isolate: bool = False, timeout: float | None = None, shrink: bool = True,
                  first_failure_only: bool = False) -> CampaignResult:
     """Fuzz ``candidate`` against ``problem``. With ``isolate``, every example runs in a worker process
-    (:mod:`harness.isolation`): crashes and hangs (``timeout`` seconds per example, default per backend)
+    (:mod:`fusefuzz.harness.isolation`): crashes and hangs (``timeout`` seconds per example, default per backend)
     become failures of kind ``crash`` / ``timeout``. ``on_start(example)`` is called before each example and
     ``on_example(result, outcome)`` after it (progress displays, statistics). ``shrink=False`` skips
     Hypothesis' shrink phase (failures are reported as first found); ``first_failure_only`` ends the search at

@@ -179,7 +179,7 @@ def load(spec: str, *, problem=None, **overrides) -> Candidate:
         overrides.setdefault("init_args", init_arg_names(problem))
     if spec.endswith(".py") or os.sep in spec or os.path.exists(spec):
         return load_file(spec, **overrides)
-    from kernels import registry
+    from fusefuzz.kernels import registry
 
     try:
         record = registry.get(spec)

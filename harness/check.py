@@ -1,6 +1,6 @@
 """One call, one campaign: what ``fusefuzz check CANDIDATE [--reference REF.py]`` does, for Python and pytest.
 
->>> from harness.check import check
+>>> from fusefuzz.harness.check import check
 >>> result = check("examples/candidates/softmax_triton.py", reference="examples/references/level1_softmax.py",
 ...                max_examples=10, seed=0)                                  # doctest: +SKIP
 >>> result.verdict                                                          # doctest: +SKIP
@@ -15,11 +15,11 @@ from __future__ import annotations
 
 def check(candidate, *, reference: str | None = None, problem=None, sizes=None, strategy=None,
           quiet: bool = True, **campaign_kwargs):
-    """Fuzz ``candidate`` (a file, a registered kernel name or a :class:`~harness.candidates.Candidate`)
+    """Fuzz ``candidate`` (a file, a registered kernel name or a :class:`~fusefuzz.harness.candidates.Candidate`)
     against ``reference`` (a KernelBench-format file; ``sizes``/``strategy`` as ``--sizes``/``--strategy``,
     a strategy may also be a Hypothesis strategy object) or ``problem`` (a name or a Problem; default the
-    built-in problem). Keyword arguments go to :func:`harness.campaign.run_campaign`. Loading errors raise
-    :class:`~harness.candidates.CandidateError` (one line). Progress as in the CLI (``quiet`` by default)."""
+    built-in problem). Keyword arguments go to :func:`fusefuzz.harness.campaign.run_campaign`. Loading errors raise
+    :class:`~fusefuzz.harness.candidates.CandidateError` (one line). Progress as in the CLI (``quiet`` by default)."""
     from . import candidates, problems
     from .campaign import preflight, run_campaign
     from .problems import kernelbench

@@ -189,7 +189,7 @@ def _dispatch(parser, args) -> int:
     from .candidates import CandidateError
 
     if args.command == "list":
-        from kernels import all_kernels
+        from fusefuzz.kernels import all_kernels
 
         for name in problems.names():
             print(f"problem {name}: {problems.get(name).description}")
@@ -258,7 +258,7 @@ def _dispatch(parser, args) -> int:
         return result.exit_code
 
     # fuzz: every registered kernel (of --problem, when given), each against its own problem
-    from kernels import all_kernels
+    from fusefuzz.kernels import all_kernels
 
     records = [r for r in all_kernels(args.problem) if not args.kernel or r.name in args.kernel]
     if not records:

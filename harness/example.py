@@ -3,7 +3,7 @@
 Tensor values always come from a CPU :class:`torch.Generator` seeded with ``Example.seed`` and are then
 moved to the device, so an example means the same numbers on every machine and in every repro script.
 The functions :func:`make_values` and :func:`apply_layout` are embedded verbatim into repro scripts
-(:mod:`harness.repro`), so they use nothing but torch.
+(:mod:`fusefuzz.harness.repro`), so they use nothing but torch.
 """
 
 from __future__ import annotations

@@ -2,15 +2,15 @@
 
 :func:`kernel_test` builds one ``@given`` test function parametrised over every registered kernel (and
 over candidate files given with ``--fusefuzz-candidate``). Each parametrised test is one Hypothesis
-campaign: every example is judged by :func:`harness.runner.run_example` (every config, every check in
+campaign: every example is judged by :func:`fusefuzz.harness.runner.run_example` (every config, every check in
 ``$FUSEFUZZ_CHECKS``, default all), and a failure raises an exception of its own class per failure kind,
-so that Hypothesis shrinks each kind to its own minimal example, as :mod:`harness.campaign` does.
+so that Hypothesis shrinks each kind to its own minimal example, as :mod:`fusefuzz.harness.campaign` does.
 
 Because they are plain Hypothesis tests:
 
 * ``pytest -m fuzz -n N`` runs one campaign per kernel on N pytest-xdist workers (one per GPU, see
-  :mod:`harness.gpus`);
-* every worker uses the one directory database of :mod:`harness.profiles` (Hypothesis' pytest plugin
+  :mod:`fusefuzz.harness.gpus`);
+* every worker uses the one directory database of :mod:`fusefuzz.harness.profiles` (Hypothesis' pytest plugin
   keys a parametrised test by its node id, so a failure saved by one worker is replayed first by any
   other worker, and by the next run);
 * HypoFuzz (``hypothesis fuzz -- tests/fuzz``) fuzzes the very same tests, with the same database keys.
@@ -110,7 +110,7 @@ class KernelTarget:
         if _is_file(self.spec):
             problem = problems.get(FILE_PROBLEM)
         else:
-            from kernels import registry
+            from fusefuzz.kernels import registry
 
             problem = problems.get(registry.get(self.spec).problem)
         self._candidate = load(self.spec)
@@ -184,7 +184,7 @@ def specs(kernels=None, candidates=None) -> list[str]:
     """Registry kernel names (default: every registered kernel) followed by candidate files (default:
     ``$FUSEFUZZ_CANDIDATES``)."""
     if kernels is None:
-        from kernels import all_kernels
+        from fusefuzz.kernels import all_kernels
 
         kernels = [r.name for r in all_kernels()]
     files = candidate_files() if candidates is None else [os.path.abspath(p) for p in candidates]

@@ -8,7 +8,7 @@ worker imports torch or initialises CUDA. So the worker sees exactly one GPU, as
 
 Why ``CUDA_VISIBLE_DEVICES`` and not ``torch.cuda.set_device``: the variable is read once, when CUDA
 initialises in a process, and it is inherited, so everything the worker starts sees the same single GPU:
-isolation workers (:mod:`harness.isolation`), repro scripts, compute-sanitizer. With ``set_device``,
+isolation workers (:mod:`fusefuzz.harness.isolation`), repro scripts, compute-sanitizer. With ``set_device``,
 each of those would start on GPU 0 again, and anything that touched CUDA before the call would already
 hold a context (hundreds of MB) on GPU 0. ``set_device`` is only the fallback for a worker in which
 CUDA was initialised before the plugin ran (then the variable has no effect any more).

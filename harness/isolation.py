@@ -1,10 +1,10 @@
 """Worker isolation for untrusted candidates: crashes and hangs become failures, not a dead campaign.
 
 Hypothesis keeps running in the parent; each example is judged in a worker process that runs
-:func:`harness.runner.run_example` and sends the :class:`~harness.runner.Outcome` back as plain data.
+:func:`fusefuzz.harness.runner.run_example` and sends the :class:`~fusefuzz.harness.runner.Outcome` back as plain data.
 Only picklable data crosses the pipe: the problem name, how to load the candidate (a file path or an
 importable module, plus its contract overrides), the example as a dict, the policy as a spec string
-(:func:`harness.policies.parse`) and the precision string.
+(:func:`fusefuzz.harness.policies.parse`) and the precision string.
 
 Workers are forked from a multiprocessing *forkserver* that has already imported torch, numpy, triton
 and the harness (a fresh worker costs milliseconds, not the seconds of a cold ``import torch``), so a
@@ -27,7 +27,7 @@ What the parent does with what comes back:
   drops to ``max(timeout / 10, 10 x the slowest completed example, 2 s)``, an example that timed out (or
   crashed) is answered from memory when it comes back, and after ``max_timeouts`` timeouts examples not
   seen before are skipped (rejected), so a campaign with a hanging kernel ends after a few timeouts;
-* :class:`~harness.candidates.CandidateError` in the worker is raised as ``CandidateError`` in the parent.
+* :class:`~fusefuzz.harness.candidates.CandidateError` in the worker is raised as ``CandidateError`` in the parent.
 """
 
 from __future__ import annotations
@@ -67,7 +67,7 @@ STDERR_LINES = 15
 #: imported once by the forkserver, so that a fresh worker pays nothing for them (torch._dynamo is
 #: imported lazily by the first tensor made under a dispatch mode: 1.5 s per worker otherwise)
 _PRELOAD = ["numpy", "torch", "torch._dynamo", "triton", "triton.language", "triton.runtime.interpreter",
-            "harness.runner", "harness.problems", "harness.policies", "harness.campaign", "harness.isolation"]
+            "fusefuzz.harness.runner", "fusefuzz.harness.problems", "fusefuzz.harness.policies", "fusefuzz.harness.campaign", "fusefuzz.harness.isolation"]
 _CUDA_MARKERS = ("CUDA error", "CUDA_ERROR", "illegal memory access", "device-side assert", "misaligned address",
                  "unspecified launch failure", "illegal instruction", "an illegal address")
 
@@ -115,7 +115,7 @@ def ref_for_spec(spec: str, *, precision: str | None = None) -> dict:
 def _module_key(ref: dict) -> tuple:
     """What a worker imports at startup; workers are shared by refs with the same key."""
     if ref["kind"] == "registry":
-        from kernels import registry
+        from fusefuzz.kernels import registry
 
         try:
             return ("module", registry.get(ref["target"]).module)
@@ -141,7 +141,7 @@ def load_ref(ref: dict, problem=None) -> Candidate:
         module = importlib.import_module(ref["target"])
         return from_module(module, name=ref["name"], path=getattr(module, "__file__", None), **ov)
     if ref["kind"] == "registry":
-        from kernels import registry
+        from fusefuzz.kernels import registry
 
         try:
             record = registry.get(ref["target"])
@@ -152,7 +152,7 @@ def load_ref(ref: dict, problem=None) -> Candidate:
 
 
 def policy_spec(policy):
-    """The policy as a :func:`harness.policies.parse` spec string when one round-trips, else the object."""
+    """The policy as a :func:`fusefuzz.harness.policies.parse` spec string when one round-trips, else the object."""
     from . import policies
 
     if policy is None:
@@ -586,7 +586,7 @@ def _kill_all() -> None:
 
 
 def preflight(problem, spec: str, *, precision: str | None = None, timeout: float | None = None) -> dict:
-    """Load ``spec`` and run :func:`harness.campaign.preflight` in a worker: a file that crashes or hangs
+    """Load ``spec`` and run :func:`fusefuzz.harness.campaign.preflight` in a worker: a file that crashes or hangs
     while importing, or is structurally wrong, raises CandidateError here without touching the parent.
     The worker is kept for the campaign that follows."""
     ref = ref_for_spec(spec, precision=precision)

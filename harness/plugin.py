@@ -5,8 +5,8 @@ any conftest or test module can import triton. Tests marked ``gpu`` are skipped 
 backend is not CUDA.
 
 Scale-out (``docs/scale-out.md``): under pytest-xdist each worker ``gwN`` is pinned to one GPU
-(:mod:`harness.gpus`, ``--fusefuzz-gpus``) before CUDA starts in it. Tests marked ``fuzz`` (the campaigns of
-:mod:`harness.fuzzsuite`) run only when selected by marker: ``-m fuzz`` (or HypoFuzz's ``-m hypothesis``).
+(:mod:`fusefuzz.harness.gpus`, ``--fusefuzz-gpus``) before CUDA starts in it. Tests marked ``fuzz`` (the campaigns of
+:mod:`fusefuzz.harness.fuzzsuite`) run only when selected by marker: ``-m fuzz`` (or HypoFuzz's ``-m hypothesis``).
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ import pytest
 PROFILES = ("dev", "ci", "nightly", "gpu")
 
 #: performance tracking (gpu_benchmark fixture, per-GPU benchmark storage): a sibling module, loaded with this one
-pytest_plugins = ("harness.perf.pytest_plugin",)
+pytest_plugins = ("fusefuzz.harness.perf.pytest_plugin",)
 
 
 def pytest_addoption(parser):
@@ -62,7 +62,7 @@ def pytest_load_initial_conftests(early_config, parser, args):
         os.environ["FUSEFUZZ_BACKEND"] = ns.fusefuzz_backend
     if getattr(ns, "fusefuzz_profile", None):
         os.environ["FUSEFUZZ_PROFILE"] = ns.fusefuzz_profile
-    # read by the fuzz tests (harness.fuzzsuite) when their module is collected, in every xdist worker
+    # read by the fuzz tests (fusefuzz.harness.fuzzsuite) when their module is collected, in every xdist worker
     for option, var in (("fusefuzz_max_examples", "FUSEFUZZ_MAX_EXAMPLES"), ("fusefuzz_seed", "FUSEFUZZ_SEED")):
         if getattr(ns, option, None) is not None:
             os.environ[var] = str(getattr(ns, option))
@@ -131,7 +131,7 @@ def pytest_runtest_setup(item):
 def pytest_runtest_teardown(item):
     finish = getattr(getattr(item, "function", None), "_fusefuzz_finish", None)
     if finish is not None:
-        item.user_properties.extend(finish(item))  # the fuzz test's statistics (harness.fuzzsuite)
+        item.user_properties.extend(finish(item))  # the fuzz test's statistics (fusefuzz.harness.fuzzsuite)
 
 
 @pytest.fixture
@@ -147,7 +147,7 @@ def fusefuzz_options(request) -> dict:
 
 @pytest.fixture
 def fusefuzz_check(request, fusefuzz_options):
-    """``fusefuzz_check(candidate, reference=None, **kwargs)``: one campaign (:func:`harness.check.check`)
+    """``fusefuzz_check(candidate, reference=None, **kwargs)``: one campaign (:func:`fusefuzz.harness.check.check`)
     with the command line's options; returns the CampaignResult. ``reference``, ``sizes`` and ``strategy``
     default to ``--fusefuzz-reference``, ``--fusefuzz-sizes`` and ``--fusefuzz-strategy``."""
     from .check import check

@@ -6,7 +6,7 @@ per-element absolute error allowed. Three are provided:
 ``bound`` (default)
     Rounding-error analysis. ``expected`` is the float64 result from the candidate's exact inputs and
     parameters; ``allowed`` is the problem's worst-case bound for the declared precision contract
-    (for conv2d_gelu_gap see :mod:`harness.problems.conv2d_gelu_gap`). Nothing is tuned by hand: a
+    (for conv2d_gelu_gap see :mod:`fusefuzz.harness.problems.conv2d_gelu_gap`). Nothing is tuned by hand: a
     kernel that rounds no worse than its contract cannot fail it, and an error above it is a bug.
 
 ``peer``

@@ -1,6 +1,6 @@
 """Campaign progress: a live display on a terminal, one summary line in CI logs, nothing with ``--quiet``.
 
-A campaign (:func:`harness.campaign.run_campaign`) calls ``on_start(example)`` before each example and
+A campaign (:func:`fusefuzz.harness.campaign.run_campaign`) calls ``on_start(example)`` before each example and
 ``on_example(result, outcome)`` after it; :class:`CampaignProgress` turns those into
 
 * a rich live display on stderr (spinner, examples run, failing examples and their kinds, elapsed time,

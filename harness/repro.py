@@ -1,7 +1,7 @@
 """Standalone repro scripts: plain Python that rebuilds one failing example and prints the error.
 
 The script needs torch and triton only (not fusefuzz): the reference module's source and the input
-generators (:func:`harness.example.make_values`, :func:`harness.example.apply_layout`) are embedded
+generators (:func:`fusefuzz.harness.example.make_values`, :func:`fusefuzz.harness.example.apply_layout`) are embedded
 verbatim, so the numbers are the harness's own. It imports the candidate from its file, copies the
 reference's parameters with the same mapping the harness used, pins the failing autotune config, runs
 both, prints the error against a float64 reference, and exits 1 when the output is non-finite where the
@@ -131,7 +131,7 @@ _DEFAULT_BUILD = '''\
 # ---- reference (source of {ref_qualname}) ----
 {reference_source}
 
-# ---- input generation (source of harness.example) ----
+# ---- input generation (source of fusefuzz.harness.example) ----
 {make_values_source}
 
 {apply_layout_source}
@@ -153,7 +153,7 @@ _KERNELBENCH_BUILD = '''\
 REFERENCE_SOURCE = {text!r}
 PARAM_SEED = {param_seed!r}  # the reference's parameters are drawn under this seed
 
-# ---- input preparation (source of harness.example.apply_layout, harness.problems.kernelbench) ----
+# ---- input preparation (source of fusefuzz.harness.example.apply_layout, fusefuzz.harness.problems.kernelbench) ----
 {apply_layout_source}
 
 {prepare_inputs_source}
@@ -175,7 +175,7 @@ def build(device, dtype):
 def kernelbench_build_block(text: str, path: str, param_seed: int, prepare_inputs_source: str) -> str:
     """``build(device, dtype)`` for a problem made from a reference file: the file's text (sizes written
     in) is executed, ``get_inputs()`` runs under the example's seed, the inputs are prepared as the harness
-    prepares them (:func:`harness.problems.kernelbench.prepare_inputs`)."""
+    prepares them (:func:`fusefuzz.harness.problems.kernelbench.prepare_inputs`)."""
     return _KERNELBENCH_BUILD.format(path=path, text=text, param_seed=param_seed,
                                      apply_layout_source=inspect.getsource(example_mod.apply_layout),
                                      prepare_inputs_source=prepare_inputs_source)

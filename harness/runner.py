@@ -3,8 +3,8 @@
 Order of checks for one example (the first failure wins and is reported with its config):
 
 1. the candidate is built (``ModelNew(*init_args)``), moved to the device and dtype, and the reference's
-   parameters are copied into it (:func:`harness.candidates.copy_parameters`);
-2. for each config of the sweep, every call of the candidate runs under :class:`harness.guards.Watch`
+   parameters are copied into it (:func:`fusefuzz.harness.candidates.copy_parameters`);
+2. for each config of the sweep, every call of the candidate runs under :class:`fusefuzz.harness.guards.Watch`
    (fresh allocations poisoned, aten ops and Triton launches counted): an exception is ``exception`` (or
    *unsupported* when the backend is to blame); a non-tensor or wrong shape/dtype/device is
    ``bad_output``; calling the reference's own aten ops, or launching no Triton kernel, is

@@ -1,94 +1,11 @@
-"""Bundled Triton kernels, each a KernelBench-format module with ``ModelNew``, registered with its contract."""
+"""Bundled Triton kernels, each a KernelBench-format module with ``ModelNew``, registered with its contract
+(:mod:`fusefuzz.kernels.bundled`); look them up with :func:`get` and :func:`all_kernels`."""
 
-from harness import backend as _backend
+if __name__ != "fusefuzz.kernels":  # imported under its bare name from a checkout: see fusefuzz._checkout
+    from fusefuzz._checkout import hand_over
 
-_backend.select()  # before any kernel module imports triton: interpreter on machines without a GPU
+    hand_over(__name__, __file__)
+else:
+    from .bundled import KernelRecord, all_kernels, get, register
 
-from .registry import KernelRecord, all_kernels, get, register  # noqa: E402
-
-register(KernelRecord(
-    name="conv2d_gelu_gap.twopass",
-    problem="conv2d_gelu_gap",
-    module="kernels.conv2d_gelu_gap_twopass",
-    precision="tf32",
-    kwargs={"input_precision": "tf32"},
-    deterministic=True,
-    description="two kernels: implicit-GEMM conv + bias + erf-GELU (TF32 dot), then a spatial-mean kernel",
-))
-register(KernelRecord(
-    name="conv2d_gelu_gap.twopass-ieee",
-    problem="conv2d_gelu_gap",
-    module="kernels.conv2d_gelu_gap_twopass",
-    precision="ieee",
-    kwargs={"input_precision": "ieee"},
-    deterministic=True,
-    description="the two-kernel version with an IEEE fp32 dot",
-))
-
-register(KernelRecord(
-    name="conv2d_gelu_gap.fused",
-    problem="conv2d_gelu_gap",
-    module="kernels.conv2d_gelu_gap_fused",
-    precision="tf32-rn",
-    kwargs={"input_precision": "tf32", "deterministic": False},
-    description="one kernel: implicit-GEMM conv + bias + GELU + spatial mean, TF32 operands rounded to "
-                "nearest, atomics into the [batch, C_out] result (the fast default)",
-))
-register(KernelRecord(
-    name="conv2d_gelu_gap.fused-deterministic",
-    problem="conv2d_gelu_gap",
-    module="kernels.conv2d_gelu_gap_fused",
-    precision="tf32-rn",
-    kwargs={"input_precision": "tf32", "deterministic": True},
-    deterministic=True,
-    description="the fused kernel with per-program partials summed in a fixed order (bitwise reproducible)",
-))
-register(KernelRecord(
-    name="conv2d_gelu_gap.fused-ieee",
-    problem="conv2d_gelu_gap",
-    module="kernels.conv2d_gelu_gap_fused",
-    precision="ieee",
-    kwargs={"input_precision": "ieee", "deterministic": False},
-    description="the fused kernel with an IEEE fp32 dot",
-))
-
-register(KernelRecord(
-    name="linear_gelu.fused",
-    problem="linear_gelu",
-    module="kernels.linear_gelu",
-    precision="tf32",
-    kwargs={"input_precision": "tf32"},
-    deterministic=True,
-    description="one kernel: tiled GEMM (tl.dot, TF32 for fp32: operands truncated) + bias + exact-grade GELU "
-                "epilogue, one store; 16-bit inputs on 16-bit tensor cores, fp32 accumulation",
-))
-register(KernelRecord(
-    name="linear_gelu.fused-ieee",
-    problem="linear_gelu",
-    module="kernels.linear_gelu",
-    precision="ieee",
-    kwargs={"input_precision": "ieee"},
-    deterministic=True,
-    description="the fused Linear + GELU kernel with an IEEE fp32 dot",
-))
-register(KernelRecord(
-    name="layernorm.fused",
-    problem="layernorm",
-    module="kernels.layernorm",
-    precision="ieee",
-    deterministic=True,
-    description="one kernel: rows up to 16384 kept in registers (one read, two-pass mean/variance, one write), "
-                "longer rows in three sweeps; fp32 arithmetic for every dtype",
-))
-register(KernelRecord(
-    name="layernorm.looped",
-    problem="layernorm",
-    module="kernels.layernorm",
-    precision="ieee",
-    kwargs={"max_block": 64},
-    deterministic=True,
-    description="the LayerNorm kernel forced onto its looped long-row path with 64-column chunks (so that path "
-                "is fuzzed on small shapes too)",
-))
-
-__all__ = ["KernelRecord", "all_kernels", "get", "register"]
+    __all__ = ["KernelRecord", "all_kernels", "get", "register"]

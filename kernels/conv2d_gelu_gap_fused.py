@@ -74,9 +74,9 @@ import torch.nn as nn
 import triton
 import triton.language as tl
 
-# GELU: kernels.gelu.gelu_erf (Phi(-t) ~= 2**g(t), a degree-8 polynomial g; its module says how it was fit
+# GELU: fusefuzz.kernels.gelu.gelu_erf (Phi(-t) ~= 2**g(t), a degree-8 polynomial g; its module says how it was fit
 # and what error it has). Imported absolutely: this file is also loaded by path (`fusefuzz bench FILE`).
-from kernels.gelu import gelu_erf
+from fusefuzz.kernels.gelu import gelu_erf
 
 
 @triton.jit

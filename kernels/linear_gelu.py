@@ -19,7 +19,7 @@ One program per ``[BLOCK_M, BLOCK_N]`` output tile, programs grouped ``GROUP_M``
 programs share x rows and W columns in L2. The K loop runs over full ``BLOCK_K`` chunks without masks; a
 K tail (``K % BLOCK_K``) is one masked iteration after the loop. Rows past M and columns past N are clamped
 to row / column 0 for the loads (every load stays in bounds, no masks in the loop) and masked at the store.
-Epilogue in registers: ``+ bias``, GELU (``kernels.gelu.gelu_erf``: polynomial ``log2 Phi`` and one exp2,
+Epilogue in registers: ``+ bias``, GELU (``fusefuzz.kernels.gelu.gelu_erf``: polynomial ``log2 Phi`` and one exp2,
 exact-grade), one masked store.
 
 ``BLOCK_K`` is a byte budget per row (``K_BYTES``) divided by the element size, so every config uses the same

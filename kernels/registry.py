@@ -23,8 +23,8 @@ class KernelRecord:
     allowed_ops: frozenset = frozenset()
 
     def candidate(self, **overrides):
-        from harness import problems
-        from harness.candidates import from_module
+        from fusefuzz.harness import problems
+        from fusefuzz.harness.candidates import from_module
 
         mod = importlib.import_module(self.module)
         problem = problems.get(self.problem)
@@ -47,7 +47,7 @@ def register(record: KernelRecord) -> KernelRecord:
 
 
 def get(name: str) -> KernelRecord:
-    import kernels  # noqa: F401  (registers the bundled kernels)
+    import fusefuzz.kernels as kernels  # noqa: F401  (registers the bundled kernels)
 
     try:
         return _KERNELS[name]
@@ -56,6 +56,6 @@ def get(name: str) -> KernelRecord:
 
 
 def all_kernels(problem: str | None = None) -> list[KernelRecord]:
-    import kernels  # noqa: F401
+    import fusefuzz.kernels as kernels  # noqa: F401
 
     return [r for r in _KERNELS.values() if problem is None or r.problem == problem]

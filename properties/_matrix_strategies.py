@@ -1,7 +1,7 @@
 """Hypothesis strategies for the 2-D problems: ``linear_gelu`` (x[batch, in] -> [batch, out]) and ``layernorm``
 (x[batch, features], normalised over features).
 
-Both follow :func:`properties.conv2d_examples`: every size shrinks toward 1, sizes are drawn in an order where
+Both follow :func:`fusefuzz.properties.conv2d_examples`: every size shrinks toward 1, sizes are drawn in an order where
 each bound depends only on earlier draws (shrinking an early size never invalidates a later one), sizes are
 often tile edges (tile sizes +- 1 and odd sizes such as 97), and the interpreter's cost caps arrive as
 ``max_macs`` / ``max_outputs``.
@@ -13,8 +13,8 @@ import math
 
 from hypothesis import strategies as st
 
-from harness.example import ALL_DISTRIBUTIONS, DISTRIBUTIONS, Example
-from harness.precision import DTYPES
+from fusefuzz.harness.example import ALL_DISTRIBUTIONS, DISTRIBUTIONS, Example
+from fusefuzz.harness.precision import DTYPES
 
 from ._strategies import _check_range, _subset, seeds, value_regimes
 
@@ -102,7 +102,7 @@ def layernorm_examples(
 
     ``features`` is drawn first (often a power of two +- 1 up to 16385, the edges of single-block and looped
     row kernels), then the batch. ``max_outputs`` caps batch x features; ``max_macs`` caps the problem's
-    multiply-add count, 4 per element (see :func:`harness.problems.layernorm.flops`). The value regimes
+    multiply-add count, 4 per element (see :func:`fusefuzz.harness.problems.layernorm.flops`). The value regimes
     include ``randn_offset`` (randn plus up to 1e4), where a one-pass ``E[x^2] - E[x]^2`` variance cancels,
     and tiny scales (1e-3), where eps dominates the variance.
     """

@@ -8,8 +8,8 @@ OUT=${OUT:-/tmp/ff-scaleout}; mkdir -p "$OUT"
 export FUSEFUZZ_REPRO_DIR=$OUT/repros
 BROKEN=tests/zoo/07_batch1_only.py   # deliberately broken: wrong for batch >= 2 (mismatch)
 # the fusefuzz plugin: by -p where the package is not pip-installed (the GPU machines), else by its entry point
-PLUGIN=(-p harness.plugin)
-python3 -c "import sys, importlib.metadata as m; sys.exit(all(e.value != 'harness.plugin'
+PLUGIN=(-p fusefuzz.harness.plugin)
+python3 -c "import sys, importlib.metadata as m; sys.exit(all(e.value != 'fusefuzz.harness.plugin'
     for e in m.entry_points(group='pytest11')))" && PLUGIN=()
 PYTEST=(python3 -m pytest "${PLUGIN[@]}" -p no:cacheprovider -m fuzz tests/fuzz/test_registry_kernels.py)
 SEL=(); [ -n "${ONLY:-}" ] && SEL=(-k "$ONLY")

@@ -4,7 +4,7 @@
 set -u
 export PYTHONPATH=$PWD PYTHONUNBUFFERED=1 FUSEFUZZ_DATABASE=${TMPDIR:-/tmp}/ff-db
 OUT=${OUT:-/tmp/ff-out}; mkdir -p "$OUT"
-ff() { python3 -m harness.cli "$@"; }
+ff() { python3 -m fusefuzz.harness.cli "$@"; }
 {
 nvidia-smi --query-gpu=name,driver_version --format=csv,noheader
 python3 -c "import torch, triton, hypothesis; print('torch', torch.__version__, 'triton', triton.__version__, 'hypothesis', hypothesis.__version__)"

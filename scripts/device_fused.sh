@@ -13,12 +13,12 @@ python3 -c "import torch, triton, hypothesis; print('torch', torch.__version__, 
 if [ -z "${SKIP_FUZZ:-}" ]; then
   for spec in ${KERNELS:-fused:400:150 fused-deterministic:100:60 fused-ieee:100:60}; do
     IFS=: read -r k n lim <<< "$spec"
-    PYTHONFAULTHANDLER=1 timeout -k 10 "$lim" python3 -m harness.cli check "conv2d_gelu_gap.$k" --profile gpu \
+    PYTHONFAULTHANDLER=1 timeout -k 10 "$lim" python3 -m fusefuzz.harness.cli check "conv2d_gelu_gap.$k" --profile gpu \
       --max-examples "$n" --seed 0 ${FUZZ_ARGS:-} \
       --checks all --json "$OUT/fuzz_gpu_$k.json" --repro-dir "$OUT/repros" > "$OUT/fuzz_gpu_$k.log" 2>&1
     echo "EXIT fuzz $k=$? ($(( $(date +%s) - t0 )) s)"
   done
-  [ -z "${SKIP_INT64:-}" ] && timeout 240 python3 -m pytest -p harness.plugin tests/test_gpu.py -q -k "2_pow_31 or headline" -p no:cacheprovider \
+  [ -z "${SKIP_INT64:-}" ] && timeout 240 python3 -m pytest -p fusefuzz.harness.plugin tests/test_gpu.py -q -k "2_pow_31 or headline" -p no:cacheprovider \
     > "$OUT/test_gpu_int64.log" 2>&1; echo "EXIT int64 tests=$? ($(( $(date +%s) - t0 )) s)"
   [ -f "$OUT/test_gpu_int64.log" ] && tail -3 "$OUT/test_gpu_int64.log"
 fi

@@ -30,7 +30,7 @@ t0=$(date +%s)
 one() {  # one REF CAND WANT: a campaign, then its CASE line
   local ref=$1 cand=$2 want=$3 s code
   s=$(date +%s)
-  FUSEFUZZ_DATABASE=$FUSEFUZZ_DATABASE-$cand timeout -s TERM "$LIMIT" python3 -m harness.cli check "$C/$cand.py" \
+  FUSEFUZZ_DATABASE=$FUSEFUZZ_DATABASE-$cand timeout -s TERM "$LIMIT" python3 -m fusefuzz.harness.cli check "$C/$cand.py" \
     --reference "$R/$ref.py" --profile gpu --max-examples "$EXAMPLES" --seed 0 --json "$OUT/$cand.json" \
     --repro-dir "$OUT/repros"
   code=$?

@@ -25,7 +25,7 @@ cat "$OUT/env.txt"
 fuzz() {  # fuzz NAME PROBLEM KERNEL...
   local name=$1 problem=$2; shift 2
   local ks=(); for k in "$@"; do ks+=(--kernel "$k"); done
-  FUSEFUZZ_DATABASE="$DB-$name" timeout -s TERM -k 10 "$FUZZ_S" python3 -m harness.cli fuzz --problem "$problem" \
+  FUSEFUZZ_DATABASE="$DB-$name" timeout -s TERM -k 10 "$FUZZ_S" python3 -m fusefuzz.harness.cli fuzz --problem "$problem" \
       "${ks[@]}" --profile gpu --checks all --seed 0 --json "$OUT/fuzz-$name.json" --repro-dir "$OUT/repros-$name" \
       > "$OUT/fuzz-$name.log" 2>&1
   echo "fuzz $name exit $?" >> "$OUT/exits.txt"

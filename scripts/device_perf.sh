@@ -19,11 +19,11 @@ REPEATS=${REPEATS:-4}
 HEADLINE='test_kernel[fused-headline-float32]'
 COLS=(--benchmark-columns=median,iqr,rounds --benchmark-sort=name)
 # the plugin comes from the checkout (-p) unless the package is installed (then its entry point loads it)
-PLUGIN=(-p harness.plugin)
+PLUGIN=(-p fusefuzz.harness.plugin)
 python3 -c "import importlib.metadata as m, sys; sys.exit(0 if any(e.name == 'fusefuzz' for e in \
 m.entry_points(group='pytest11')) else 1)" 2>/dev/null && PLUGIN=()
 pyt() { python3 -m pytest "${PLUGIN[@]}" -p no:cacheprovider -q -rs --fusefuzz-bench-storage "$STORE" "${COLS[@]}" "$@"; }
-ff() { python3 -m harness.cli "$@"; }
+ff() { python3 -m fusefuzz.harness.cli "$@"; }
 t0=$(date +%s)
 at() { echo; echo "=== $1 [$(( $(date +%s) - t0 )) s]"; }
 {

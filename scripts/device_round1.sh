@@ -18,7 +18,7 @@ KB=$!
       --isolate-members 170 --timeout 20 --only 17_oob_store --only 29_timeout_zero_row_step \
       --out "$W/zoo/oracle-fusefuzz-gpu-17-29.json"
   echo "oracle rows exit $? after $(( $(date +%s) - t0 )) s"
-  timeout -s TERM 150 python3 -m harness.cli check tests/zoo/17_oob_store.py --profile gpu --max-examples 30 \
+  timeout -s TERM 150 python3 -m fusefuzz.harness.cli check tests/zoo/17_oob_store.py --profile gpu --max-examples 30 \
       --seed 0 --sanitize --json "$W/zoo/sanitize-17.json" --repro-dir "$W/zoo/repros"
   echo "sanitize 17 exit $? after $(( $(date +%s) - t0 )) s"
 } > "$W/zoo.txt" 2>&1

@@ -15,13 +15,13 @@ t0=$(date +%s)
 python3 benchmarks/new_kernels_dev.py --out "$W/dev" --budget-s "${DEV_S:-250}" > "$W/dev.txt" 2>&1 &
 pids=($!)
 for seed in 1 2; do
-  FUSEFUZZ_DATABASE=$W/fused/db-$seed timeout -s TERM -k 10 "$FUSED_S" python3 -m harness.cli check \
+  FUSEFUZZ_DATABASE=$W/fused/db-$seed timeout -s TERM -k 10 "$FUSED_S" python3 -m fusefuzz.harness.cli check \
       conv2d_gelu_gap.fused --profile gpu --max-examples 200 --seed $seed --isolate \
       --json "$W/fused/fused-seed$seed.json" --repro-dir "$W/fused/repros" > "$W/fused/seed$seed.log" 2>&1 &
   pids+=($!)
 done
 for c in 30_control_ieee 31_control_tf32 32_control_fp16_dot linear_gelu_05_control_ieee layernorm_05_control; do
-  FUSEFUZZ_DATABASE=$W/sound/db-$c timeout -s TERM -k 10 "$SOUND_S" python3 -m harness.cli check tests/zoo/$c.py \
+  FUSEFUZZ_DATABASE=$W/sound/db-$c timeout -s TERM -k 10 "$SOUND_S" python3 -m fusefuzz.harness.cli check tests/zoo/$c.py \
       --profile nightly --seed 0 --json "$W/sound/$c.json" --repro-dir "$W/sound/repros" > "$W/sound/$c.log" 2>&1 &
   pids+=($!)
 done

@@ -19,7 +19,7 @@ bg() { "$@" & pids+=($!); }
 bg python3 benchmarks/new_kernels_dev.py --out "$W/dev" --budget-s "${DEV_S:-250}" > "$W/dev.txt" 2>&1
 check() {  # check NAME LIMIT ARGS...
   local name=$1 lim=$2; shift 2
-  FUSEFUZZ_DATABASE=$W/db-$name timeout -s TERM -k 10 "$lim" python3 -m harness.cli "$@" --json "$W/$name.json" \
+  FUSEFUZZ_DATABASE=$W/db-$name timeout -s TERM -k 10 "$lim" python3 -m fusefuzz.harness.cli "$@" --json "$W/$name.json" \
       --repro-dir "$W/repros-$name" > "$W/$name.log" 2>&1
 }
 for c in 30_control_ieee 31_control_tf32 32_control_fp16_dot; do

@@ -19,7 +19,7 @@ F=$(( ${END_S:-560} - ($(date +%s) - t0) ))
 pids=()
 check() {  # check NAME ARGS...
   local name=$1; shift
-  FUSEFUZZ_DATABASE=$W/db-$name timeout -s TERM -k 10 "$F" python3 -m harness.cli check "$@" --json "$W/new/$name.json" \
+  FUSEFUZZ_DATABASE=$W/db-$name timeout -s TERM -k 10 "$F" python3 -m fusefuzz.harness.cli check "$@" --json "$W/new/$name.json" \
       --repro-dir "$W/new/repros-$name" > "$W/new/$name.log" 2>&1
 }
 for seed in 3 4 5; do check "linear_gelu.fused-s$seed" linear_gelu.fused --problem linear_gelu --profile gpu \

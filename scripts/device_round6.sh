@@ -10,7 +10,7 @@ export PYTHONPATH=$PWD PYTHONUNBUFFERED=1
 OUT=${OUT:-/tmp/ff-out}; mkdir -p "$OUT"
 W=${TMPDIR:-/tmp}/round6; rm -rf "$W"; mkdir -p "$W/scaleout"
 STORE=$W/benchmarks
-PYT=(python3 -m pytest -p harness.plugin -p no:cacheprovider -q -rs --fusefuzz-bench-storage "$STORE"
+PYT=(python3 -m pytest -p fusefuzz.harness.plugin -p no:cacheprovider -q -rs --fusefuzz-bench-storage "$STORE"
      --benchmark-columns=median,iqr,rounds --benchmark-sort=name)
 t0=$(date +%s)
 at() { echo; echo "=== $1 [$(( $(date +%s) - t0 )) s]"; }
@@ -24,7 +24,7 @@ timeout -s TERM 90 "${PYT[@]}" benchmarks/test_bench_conv2d_gelu_gap.py -k "test
 at "2. A/A: run B"
 timeout -s TERM 90 "${PYT[@]}" benchmarks/test_bench_conv2d_gelu_gap.py -k "test_kernel and headline" \
     --fusefuzz-bench-baselines none --benchmark-autosave --benchmark-json "$W/aa_b.json"; echo "EXIT aa_b=$?"
-python3 -m harness.cli perf compare --storage "$STORE" --markdown "$W/gate_aa.md" --json "$W/gate_aa.json"
+python3 -m fusefuzz.harness.cli perf compare --storage "$STORE" --markdown "$W/gate_aa.md" --json "$W/gate_aa.json"
 echo "EXIT gate_aa=$?"
 at "3. scale-out"
 OUT=$W/scaleout RUN_LIMIT=${RUN_LIMIT:-90} REPLAY_LIMIT=${REPLAY_LIMIT:-60} MAX_EXAMPLES=${MAX_EXAMPLES:-25} timeout -s TERM 220 \

@@ -14,7 +14,7 @@ export OMP_NUM_THREADS=1
 F=$(( ${END_S:-400} - ($(date +%s) - t0) ))
 pids=()
 check() { local name=$1; shift
-  FUSEFUZZ_DATABASE=$W/db-$name timeout -s TERM -k 10 "$F" python3 -m harness.cli check "$@" --json "$W/new/$name.json" \
+  FUSEFUZZ_DATABASE=$W/db-$name timeout -s TERM -k 10 "$F" python3 -m fusefuzz.harness.cli check "$@" --json "$W/new/$name.json" \
       --repro-dir "$W/new/repros-$name" > "$W/new/$name.log" 2>&1; }
 for k in layernorm.fused layernorm.looped; do check "$k-s4" $k --problem layernorm --profile gpu --seed 4 & pids+=($!); done
 for seed in 5 6 7; do check "linear_gelu.fused-ieee-s$seed" linear_gelu.fused-ieee --problem linear_gelu --profile gpu \

@@ -18,7 +18,7 @@ timeout -k 5 150 python3 benchmarks/fused_dev.py --variants A,I --compile --out 
 echo "fused_dev rc=$? after $(( $(date +%s) - t0 )) s"
 timeout -k 5 60 python3 benchmarks/epilogue_probe.py --json "$W/epilogue.json" > "$W/epilogue.txt" 2>&1
 echo "epilogue_probe rc=$? after $(( $(date +%s) - t0 )) s"
-timeout -k 5 150 python3 -m harness.cli bench kernels/conv2d_gelu_gap_fused.py --precision tf32-rn \
+timeout -k 5 150 python3 -m fusefuzz.harness.cli bench kernels/conv2d_gelu_gap_fused.py --precision tf32-rn \
     --json "$W/bench_fused.json" > "$W/bench.txt" 2>&1
 echo "bench rc=$? after $(( $(date +%s) - t0 )) s"
 echo "== 2. gpu profile =="
@@ -26,7 +26,7 @@ export FUSEFUZZ_CHECKS=all
 pids=()
 camp() {  # name seed extra...
   local name=$1 seed=$2; shift 2
-  FUSEFUZZ_DATABASE=$W/fuzz/db-$name-$seed timeout -s TERM -k 10 "$FUZZ_S" python3 -m harness.cli check \
+  FUSEFUZZ_DATABASE=$W/fuzz/db-$name-$seed timeout -s TERM -k 10 "$FUZZ_S" python3 -m fusefuzz.harness.cli check \
       "conv2d_gelu_gap.$name" --profile gpu --seed "$seed" "$@" --json "$W/fuzz/$name-$seed.json" \
       --repro-dir "$W/fuzz/repros" > "$W/fuzz/$name-$seed.log" 2>&1 &
   pids+=($!)

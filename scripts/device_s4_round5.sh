@@ -10,10 +10,10 @@ t0=$(date +%s)
 timeout -k 5 "${BENCH_LIMIT:-300}" python3 benchmarks/bench_conv2d_gelu_gap.py --out "$W/bench" --rep-ms "${REP_MS:-100}" \
     > "$W/bench.log" 2>&1
 echo "bench rc=$? after $(( $(date +%s) - t0 )) s"
-timeout -k 5 120 python3 -m harness.cli bench kernels/conv2d_gelu_gap_fused.py --precision tf32-rn \
+timeout -k 5 120 python3 -m fusefuzz.harness.cli bench kernels/conv2d_gelu_gap_fused.py --precision tf32-rn \
     --json "$W/bench_fused.json" > "$W/ffbench.txt" 2>&1
 echo "fusefuzz bench rc=$? after $(( $(date +%s) - t0 )) s"
-FUSEFUZZ_CHECKS=all FUSEFUZZ_DATABASE=$W/db timeout -s TERM -k 10 "${FUZZ_S:-150}" python3 -m harness.cli check \
+FUSEFUZZ_CHECKS=all FUSEFUZZ_DATABASE=$W/db timeout -s TERM -k 10 "${FUZZ_S:-150}" python3 -m fusefuzz.harness.cli check \
     conv2d_gelu_gap.fused --profile gpu --seed 7 --isolate --json "$W/fused-7.json" --repro-dir "$W/repros" \
     > "$W/fused-7.log" 2>&1
 echo "gpu profile rc=$? after $(( $(date +%s) - t0 )) s"

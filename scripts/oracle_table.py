@@ -27,7 +27,7 @@ def _env() -> dict:
     import torch
     import triton
 
-    from harness import backend
+    from fusefuzz.harness import backend
 
     return {"backend": backend.describe(), "torch": torch.__version__, "triton": triton.__version__,
             "host": platform.node(), "date": time.strftime("%Y-%m-%d")}
@@ -36,8 +36,8 @@ def _env() -> dict:
 def kernelbench(args) -> dict:
     import torch
 
-    from harness import backend, candidates, zoo
-    from harness.problems.conv2d_gelu_gap import Model
+    from fusefuzz.harness import backend, candidates, zoo
+    from fusefuzz.harness.problems.conv2d_gelu_gap import Model
 
     device = backend.device()
     rows = {}
@@ -79,7 +79,7 @@ def kernelbench(args) -> dict:
 
 
 def fusefuzz(args) -> dict:
-    from harness import zoo
+    from fusefuzz.harness import zoo
 
     rows = {}
     for m in zoo.members():
@@ -170,7 +170,7 @@ def _per_member_processes(args) -> dict:
     import subprocess
     import tempfile
 
-    from harness import zoo
+    from fusefuzz.harness import zoo
 
     rows, env = {}, None
     order = {n: i for i, n in enumerate(args.only or [])}
@@ -211,7 +211,7 @@ def _per_member_processes(args) -> dict:
                     json.dump({"kind": args.mode, "env": env or {}, "rows": rows,
                                **({"profile": args.profile} if args.mode == "fusefuzz" else {})}, f, indent=1)
     if env is None:
-        from harness import backend
+        from fusefuzz.harness import backend
 
         backend.select()
         env = _env()
@@ -247,7 +247,7 @@ def main() -> None:
             with open(args.out, "w", encoding="utf-8") as f:
                 json.dump(data, f, indent=1)
         return
-    from harness import backend
+    from fusefuzz.harness import backend
 
     backend.select()
     data = kernelbench(args) if args.mode == "kernelbench" else fusefuzz(args)

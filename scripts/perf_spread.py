@@ -4,7 +4,7 @@
 
 Spread = (max - min) / median of the runs' medians. Exit 0 when it is at most ``--limit``, 1 otherwise,
 2 when a file lacks the benchmark. Reads pytest-benchmark JSON (``--benchmark-json``) through
-harness.perf.history, so medians are the fusefuzz GPU timer's (per-round device time).
+fusefuzz.harness.perf.history, so medians are the fusefuzz GPU timer's (per-round device time).
 """
 
 import argparse
@@ -12,7 +12,7 @@ import json
 import statistics
 import sys
 
-from harness.perf.history import HistoryError, load_run
+from fusefuzz.harness.perf.history import HistoryError, load_run
 
 
 def main(argv=None) -> int:

@@ -16,7 +16,7 @@ import sys
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, ROOT)
 
-import harness.backend as _backend  # noqa: E402
+import fusefuzz.harness.backend as _backend  # noqa: E402
 
 _backend._selected = "cuda"  # compile for the GPU even here: select() would pick the interpreter without CUDA
 

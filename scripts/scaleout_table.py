@@ -4,7 +4,7 @@ Reads what those scripts leave in one directory and prints markdown (also writte
 
 * ``timings.txt``: one line per run, ``NAME START_EPOCH END_EPOCH EXIT_CODE WORKERS``;
 * ``NAME.xml``: pytest ``--junitxml`` of that run (the fuzz tests' properties: worker, pid, GPU, examples,
-  first example, failures; see harness.fuzzsuite);
+  first example, failures; see fusefuzz.harness.fuzzsuite);
 * ``nvidia-smi-gpu.csv``: ``nvidia-smi --query-gpu=timestamp,index,uuid,utilization.gpu,memory.used
   --format=csv,nounits -l 1``;
 * ``nvidia-smi-apps.log``: lines ``@EPOCH`` followed by ``nvidia-smi --query-compute-apps=pid,gpu_uuid,
@@ -24,7 +24,7 @@ from collections import defaultdict
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
-from harness.fuzzsuite import read_junit  # noqa: E402
+from fusefuzz.harness.fuzzsuite import read_junit  # noqa: E402
 
 
 def read_timings(out: str) -> dict:

@@ -1,4 +1,4 @@
-"""Synthetic benchmark runs in pytest-benchmark's JSON layout, for the CPU tests of harness.perf."""
+"""Synthetic benchmark runs in pytest-benchmark's JSON layout, for the CPU tests of fusefuzz.harness.perf."""
 
 import json
 import os

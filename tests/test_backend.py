@@ -3,7 +3,7 @@
 import pytest
 import torch
 
-from harness import backend
+from fusefuzz.harness import backend
 
 pytestmark = pytest.mark.skipif(backend.name() != "interpreter", reason="interpreter-only behaviour")
 

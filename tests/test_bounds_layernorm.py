@@ -7,11 +7,11 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from harness import kinds, problems
-from harness.compare import compare
-from harness.example import Example
-from harness.policies import BoundPolicy
-from harness.runner import Context, judge
+from fusefuzz.harness import kinds, problems
+from fusefuzz.harness.compare import compare
+from fusefuzz.harness.example import Example
+from fusefuzz.harness.policies import BoundPolicy
+from fusefuzz.harness.runner import Context, judge
 
 PROBLEM = problems.get("layernorm")
 REGIMES = [("rand", 1.0), ("randn", 1.0), ("randn_scaled", 1e-3), ("randn_scaled", 1e3), ("randn_offset", 1e2),

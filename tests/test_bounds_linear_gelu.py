@@ -6,11 +6,11 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from harness import kinds, problems
-from harness.compare import compare
-from harness.example import Example
-from harness.policies import BoundPolicy
-from harness.runner import Context, judge, round_operand
+from fusefuzz.harness import kinds, problems
+from fusefuzz.harness.compare import compare
+from fusefuzz.harness.example import Example
+from fusefuzz.harness.policies import BoundPolicy
+from fusefuzz.harness.runner import Context, judge, round_operand
 
 PROBLEM = problems.get("linear_gelu")
 

@@ -8,7 +8,7 @@ import sys
 import pytest
 from conftest import candidate_path
 
-from harness import campaign, candidates, kinds, problems
+from fusefuzz.harness import campaign, candidates, kinds, problems
 
 PROBLEM = problems.get("conv2d_gelu_gap")
 

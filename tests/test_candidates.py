@@ -5,9 +5,9 @@ import torch
 import torch.nn as nn
 from conftest import candidate_path
 
-from harness import candidates
-from harness.candidates import CandidateError, copy_parameters
-from harness.problems.conv2d_gelu_gap import Model
+from fusefuzz.harness import candidates
+from fusefuzz.harness.candidates import CandidateError, copy_parameters
+from fusefuzz.harness.problems.conv2d_gelu_gap import Model
 
 
 @pytest.mark.parametrize("name, message", [

@@ -5,7 +5,7 @@ import json
 import pytest
 from conftest import candidate_path
 
-from harness.cli import main
+from fusefuzz.harness.cli import main
 
 
 def test_overflow_candidate_exits_1_with_a_nan_failure(tmp_path, capsys):

@@ -4,7 +4,7 @@ with that problem's constructor, a file of another problem is one error line."""
 import json
 import os
 
-from harness.cli import main
+from fusefuzz.harness.cli import main
 
 ZOO = os.path.join(os.path.dirname(__file__), "zoo")
 

@@ -7,7 +7,7 @@ import pytest
 import torch
 from conftest import candidate_path
 
-from harness.cli import main
+from fusefuzz.harness.cli import main
 
 pytestmark = pytest.mark.gpu
 
@@ -57,7 +57,7 @@ def test_tf32_path_passes_tf32_and_fails_ieee(tmp_path):
 
 
 def test_headline_shape_twopass_matches_float64():
-    from kernels.conv2d_gelu_gap_twopass import conv2d_gelu_gap
+    from fusefuzz.kernels.conv2d_gelu_gap_twopass import conv2d_gelu_gap
 
     g = torch.Generator().manual_seed(0)
     x = torch.rand(128, 8, 256, 256, generator=g).cuda()
@@ -87,7 +87,7 @@ def _chunked_reference(x, w, b):
 @pytest.mark.parametrize("precision", ["ieee", "tf32"])
 def test_fused_kernel_indexes_past_2_pow_31(precision, layout):
     """batch x C_in x H x W = 2.15e9 > 2**31 elements: int32 offsets would wrap and read other images."""
-    from kernels.conv2d_gelu_gap_fused import conv2d_gelu_gap
+    from fusefuzz.kernels.conv2d_gelu_gap_fused import conv2d_gelu_gap
 
     B, C, H = 64, 8, 2050
     assert B * C * H * H > 2**31

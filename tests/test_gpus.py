@@ -1,8 +1,8 @@
-"""GPU pinning for pytest-xdist workers (harness.gpus), with fake device counts: no GPU needed."""
+"""GPU pinning for pytest-xdist workers (fusefuzz.harness.gpus), with fake device counts: no GPU needed."""
 
 import pytest
 
-from harness import gpus
+from fusefuzz.harness import gpus
 
 
 def test_resolve_all_count_and_list():

@@ -5,7 +5,7 @@ import dataclasses
 
 import pytest
 
-from harness import backend, campaign, candidates, problems
+from fusefuzz.harness import backend, campaign, candidates, problems
 
 
 def _options_seen(problem, **kw):

@@ -12,10 +12,10 @@ import time
 import pytest
 from conftest import REPO, candidate_path
 
-from harness import backend, campaign, candidates, isolation, kinds, policies, problems
-from harness.cli import main
-from harness.example import Example
-from harness.runner import Failure, Outcome
+from fusefuzz.harness import backend, campaign, candidates, isolation, kinds, policies, problems
+from fusefuzz.harness.cli import main
+from fusefuzz.harness.example import Example
+from fusefuzz.harness.runner import Failure, Outcome
 
 PROBLEM = problems.get("conv2d_gelu_gap")
 #: small examples: the direct-convolution kernel pays per program and per block in the interpreter
@@ -181,7 +181,7 @@ def test_sigterm_leaves_the_failures_found_so_far_on_disk(tmp_path):
     report = tmp_path / "r.json"
     partial = tmp_path / "r.json.partial"
     env = {**os.environ, "FUSEFUZZ_DATABASE": str(tmp_path / "db"), "PYTHONWARNINGS": "ignore"}
-    proc = subprocess.Popen([sys.executable, "-m", "harness.cli", "check", candidate_path("crash_abort.py"),
+    proc = subprocess.Popen([sys.executable, "-m", "fusefuzz.harness.cli", "check", candidate_path("crash_abort.py"),
                              "--max-examples", "500", "--seed", "1", "--dtypes", "float32", "--json", str(report),
                              "--repro-dir", str(tmp_path)], cwd=REPO, env=env,
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)

@@ -9,10 +9,10 @@ import textwrap
 import pytest
 from conftest import REPO
 
-from harness import candidates, kinds
-from harness.campaign import run_campaign
-from harness.cli import main
-from harness.problems import kernelbench
+from fusefuzz.harness import candidates, kinds
+from fusefuzz.harness.campaign import run_campaign
+from fusefuzz.harness.cli import main
+from fusefuzz.harness.problems import kernelbench
 
 EXAMPLES = os.path.join(REPO, "examples")
 FP32 = {"dtypes": ("float32",)}

@@ -7,9 +7,9 @@ import textwrap
 import pytest
 from conftest import REPO
 
-from harness.cli import main
-from harness.problems import kernelbench
-from harness.problems.kernelbench import ReferenceLoadError
+from fusefuzz.harness.cli import main
+from fusefuzz.harness.problems import kernelbench
+from fusefuzz.harness.problems.kernelbench import ReferenceLoadError
 
 REFERENCES = os.path.join(REPO, "examples", "references")
 

@@ -8,8 +8,8 @@ from conftest import REPO
 from hypothesis import HealthCheck, find, given, settings
 from hypothesis import strategies as st
 
-from harness.example import Example
-from harness.problems import kernelbench
+from fusefuzz.harness.example import Example
+from fusefuzz.harness.problems import kernelbench
 
 REFERENCES = os.path.join(REPO, "examples", "references")
 QUICK = settings(database=None, suppress_health_check=list(HealthCheck), deadline=None, max_examples=60,

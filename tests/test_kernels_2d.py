@@ -5,9 +5,9 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from harness import candidates, problems
-from harness.example import Example
-from harness.runner import run_example
+from fusefuzz.harness import candidates, problems
+from fusefuzz.harness.example import Example
+from fusefuzz.harness.runner import run_example
 
 LINEAR = problems.get("linear_gelu")
 LAYERNORM = problems.get("layernorm")
@@ -41,7 +41,7 @@ def test_layernorm_kernel_passes(name, ex):
 
 
 def test_linear_gelu_wrapper_names_bad_arguments():
-    from kernels.linear_gelu import linear_gelu
+    from fusefuzz.kernels.linear_gelu import linear_gelu
 
     x, w, b = torch.randn(2, 8), torch.randn(4, 8), torch.randn(4)
     with pytest.raises(ValueError, match=r"weight.shape=\(4, 7\)"):
@@ -55,8 +55,8 @@ def test_linear_gelu_wrapper_names_bad_arguments():
 
 
 def test_linear_gelu_flattens_leading_dimensions():
-    import kernels.linear_gelu as module
-    from harness.configs import find_autotuners, pinned, sweep
+    import fusefuzz.kernels.linear_gelu as module
+    from fusefuzz.harness.configs import find_autotuners, pinned, sweep
 
     x, w, b = torch.randn(2, 3, 24), torch.randn(5, 24), torch.randn(5)
     with pinned(sweep(find_autotuners(module))[-1]):  # the interpreter cannot autotune: one config
@@ -66,7 +66,7 @@ def test_linear_gelu_flattens_leading_dimensions():
 
 
 def test_layernorm_wrapper_names_bad_arguments():
-    from kernels.layernorm import layernorm
+    from fusefuzz.kernels.layernorm import layernorm
 
     x = torch.randn(3, 8)
     with pytest.raises(ValueError, match=r"weight=\(7,\)"):
@@ -78,7 +78,7 @@ def test_layernorm_wrapper_names_bad_arguments():
 
 
 def test_layernorm_paths_agree_and_take_any_rank():
-    from kernels.layernorm import launch_params, layernorm
+    from fusefuzz.kernels.layernorm import launch_params, layernorm
 
     assert launch_params(100)["LOOPED"] is False and launch_params(16385)["LOOPED"] is True
     assert launch_params(100, max_block=64)["LOOPED"] is True

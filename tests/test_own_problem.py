@@ -8,8 +8,8 @@ import sys
 import pytest
 from conftest import REPO
 
-from harness import candidates, problems
-from harness.campaign import run_campaign
+from fusefuzz.harness import candidates, problems
+from fusefuzz.harness.campaign import run_campaign
 
 
 def readme_example() -> str:

@@ -4,13 +4,13 @@ fake timings, and the clear refusal without a GPU (harness/perf/bench.py, harnes
 import pytest
 from conftest import REPO
 
-from harness import problems
-from harness.candidates import load
-from harness.cli import main
-from harness.configs import pinned, sweep
-from harness.example import Example
-from harness.perf import bench, peaks
-from harness.perf.timer import GpuTimer, HostApi
+from fusefuzz.harness import problems
+from fusefuzz.harness.candidates import load
+from fusefuzz.harness.cli import main
+from fusefuzz.harness.configs import pinned, sweep
+from fusefuzz.harness.example import Example
+from fusefuzz.harness.perf import bench, peaks
+from fusefuzz.harness.perf.timer import GpuTimer, HostApi
 
 PROBLEM = problems.get("conv2d_gelu_gap")
 TINY = Example(sizes=dict(batch=2, in_channels=2, out_channels=3, height=6, width=6, kernel_size=3),

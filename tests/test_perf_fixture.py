@@ -9,9 +9,9 @@ pytest_plugins = ["pytester"]
 
 FAKE_GPU = """
 import pytest
-from harness import backend
-from harness.perf import pytest_plugin
-from harness.perf.timer import GpuTimer, HostApi
+from fusefuzz.harness import backend
+from fusefuzz.harness.perf import pytest_plugin
+from fusefuzz.harness.perf.timer import GpuTimer, HostApi
 
 
 @pytest.fixture(autouse=True)

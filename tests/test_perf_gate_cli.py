@@ -6,7 +6,7 @@ import os
 import pytest
 from perf_runs import GPU_A, GPU_B, samples, write_run
 
-from harness.cli import main
+from fusefuzz.harness.cli import main
 
 pytest.importorskip("scipy", reason="the gate needs scipy (pip install 'fusefuzz[perf]')")
 

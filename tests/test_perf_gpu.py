@@ -4,10 +4,10 @@ counts side-stream work; a candidate whose outputs are not ready when forward re
 import pytest
 from conftest import REPO
 
-from harness import problems
-from harness.candidates import load
-from harness.perf import bench, cases, peaks
-from harness.perf.timer import GpuTimer
+from fusefuzz.harness import problems
+from fusefuzz.harness.candidates import load
+from fusefuzz.harness.perf import bench, cases, peaks
+from fusefuzz.harness.perf.timer import GpuTimer
 
 pytestmark = pytest.mark.gpu
 

@@ -6,7 +6,7 @@ import os
 import pytest
 from perf_runs import GPU_A, GPU_B, samples, write_run
 
-from harness.perf import history, machine
+from fusefuzz.harness.perf import history, machine
 
 pytest_plugins = ["pytester"]
 

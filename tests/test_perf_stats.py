@@ -3,7 +3,7 @@
 import pytest
 from perf_runs import samples
 
-from harness.perf import stats
+from fusefuzz.harness.perf import stats
 
 pytest.importorskip("scipy", reason="the gate's Mann-Whitney test needs scipy (pip install 'fusefuzz[perf]')")
 

@@ -3,7 +3,7 @@ leaves work on another stream (harness/perf/timer.py). The real CUDA path runs i
 
 import pytest
 
-from harness.perf.timer import GpuTimer, HostApi, HostClock
+from fusefuzz.harness.perf.timer import GpuTimer, HostApi, HostClock
 
 
 class SimDevice:

@@ -5,12 +5,12 @@ import math
 import pytest
 import torch
 
-from harness import kinds, problems
-from harness.compare import compare
-from harness.example import Example
-from harness.policies import AllclosePolicy, BoundPolicy, Tolerance, merge, parse
-from harness.precision import gamma, operand_roundoff
-from harness.runner import Context, judge
+from fusefuzz.harness import kinds, problems
+from fusefuzz.harness.compare import compare
+from fusefuzz.harness.example import Example
+from fusefuzz.harness.policies import AllclosePolicy, BoundPolicy, Tolerance, merge, parse
+from fusefuzz.harness.precision import gamma, operand_roundoff
+from fusefuzz.harness.runner import Context, judge
 
 PROBLEM = problems.get("conv2d_gelu_gap")
 
@@ -94,7 +94,7 @@ def test_tf32_error_fails_ieee_but_fits_tf32_as_precision_contract():
     ex = one_by_one(in_channels=4, out_channels=2, height=3, width=3, kernel_size=3)
     ctx, (x,), ref = context(ex)
     # emulate a TF32 dot: truncated operands, exact products, like Triton on a GPU
-    from harness.runner import round_operand
+    from fusefuzz.harness.runner import round_operand
 
     v = torch.nn.functional.conv2d(round_operand(x, "tf32").double(), round_operand(ref.conv.weight, "tf32").double(),
                                    ref.conv.bias.double())

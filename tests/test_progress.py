@@ -7,10 +7,10 @@ import re
 from conftest import REPO
 from rich.console import Console
 
-from harness.cli import main
-from harness.example import Example
-from harness.progress import CampaignProgress, live_by_default
-from harness.runner import Failure, Outcome
+from fusefuzz.harness.cli import main
+from fusefuzz.harness.example import Example
+from fusefuzz.harness.progress import CampaignProgress, live_by_default
+from fusefuzz.harness.runner import Failure, Outcome
 
 CAND = os.path.join(REPO, "examples", "candidates", "matmul_triton.py")
 REF = os.path.join(REPO, "examples", "references", "level1_matmul.py")

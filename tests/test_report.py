@@ -2,7 +2,7 @@
 
 import torch
 
-from harness.compare import compare, mismatch_message
+from fusefuzz.harness.compare import compare, mismatch_message
 
 
 def test_mismatch_message_layout():

@@ -1,9 +1,9 @@
-"""The example database the fuzz tests share (harness.profiles): one directory for every worker, plus
+"""The example database the fuzz tests share (fusefuzz.harness.profiles): one directory for every worker, plus
 read-only directories (a CI cache) whose examples are replayed but never changed."""
 
 from hypothesis.database import DirectoryBasedExampleDatabase
 
-from harness import profiles
+from fusefuzz.harness import profiles
 
 
 def test_readonly_directories_are_replayed_but_never_written(tmp_path, monkeypatch):

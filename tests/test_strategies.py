@@ -4,7 +4,7 @@ import pytest
 from hypothesis import HealthCheck, find, given, settings
 from hypothesis import strategies as st
 
-from properties import conv2d_examples, value_regimes
+from fusefuzz.properties import conv2d_examples, value_regimes
 
 
 def _macs(ex):
@@ -74,7 +74,7 @@ def test_strategy_is_keyword_only():
 
 
 def test_st_is_hypothesis():  # the public module re-exports, nothing else
-    import properties
+    import fusefuzz.properties as properties
 
-    assert set(properties.__all__) >= {"conv2d_examples", "value_regimes", "seeds"}
-    assert isinstance(properties.seeds(), st.SearchStrategy)
+    assert set(fusefuzz.properties.__all__) >= {"conv2d_examples", "value_regimes", "seeds"}
+    assert isinstance(fusefuzz.properties.seeds(), st.SearchStrategy)

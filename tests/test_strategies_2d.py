@@ -3,7 +3,7 @@
 import pytest
 from hypothesis import HealthCheck, find, given, settings
 
-from properties import layernorm_examples, linear_examples, value_regimes
+from fusefuzz.properties import layernorm_examples, linear_examples, value_regimes
 
 FIND = settings(max_examples=500, database=None)
 

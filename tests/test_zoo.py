@@ -11,7 +11,7 @@ Hanging members get a 30 s per-example timeout instead of the interpreter's 120 
 ``scripts/oracle_table.py`` measures the same zoo under the ci profile with shrinking, for docs/oracle.md.
 
 Each member is a KernelBench-format file under tests/zoo/ headed by its bug and the kind the harness must
-report (harness.zoo). Members that crash or hang need the isolated runner (issue 6); without it they are
+report (fusefuzz.harness.zoo). Members that crash or hang need the isolated runner (issue 6); without it they are
 reported as pending (skipped with that reason), never as passing.
 """
 
@@ -20,10 +20,10 @@ import os
 
 import pytest
 
-from harness import zoo
+from fusefuzz.harness import zoo
 
 MEMBERS = zoo.members()
-HAS_ISOLATION = importlib.util.find_spec("harness.isolation") is not None
+HAS_ISOLATION = importlib.util.find_spec("fusefuzz.harness.isolation") is not None
 #: seconds per example for members that hang (they never return; their examples that do return take seconds)
 ZOO_TIMEOUT = 30.0
 ZOO_PROFILE = os.environ.get("FUSEFUZZ_ZOO_PROFILE", "ci")

@@ -3,7 +3,7 @@ control (their verdicts are tests/test_zoo.py's)."""
 
 import pytest
 
-from harness import problems, zoo
+from fusefuzz.harness import problems, zoo
 
 
 def test_members_name_registered_problems_and_default_to_conv(tmp_path):
@@ -38,9 +38,9 @@ def test_a_member_may_expect_another_kind_on_a_gpu_with_its_reason(tmp_path, mon
     (member,) = zoo.members(str(tmp_path))
     assert (member.expect, member.expect_cuda, member.expect_text) == ("crash", "mismatch", "crash (cuda: mismatch)")
     assert "allocator" in member.expect_cuda_why
-    monkeypatch.setattr("harness.backend._selected", "interpreter")
+    monkeypatch.setattr("fusefuzz.harness.backend._selected", "interpreter")
     assert member.expected == "crash" and member.needs_isolation
-    monkeypatch.setattr("harness.backend._selected", "cuda")
+    monkeypatch.setattr("fusefuzz.harness.backend._selected", "cuda")
     assert member.expected == "mismatch" and not member.needs_isolation
 
 

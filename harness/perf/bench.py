@@ -2,15 +2,15 @@
 
 Integrity, in order:
 
-1. **Device-wide synchronisation** (:class:`harness.perf.timer.GpuTimer`): each round ends with
+1. **Device-wide synchronisation** (:class:`fusefuzz.harness.perf.timer.GpuTimer`): each round ends with
    ``torch.cuda.synchronize()``, so work the call leaves on a side stream is counted; rounds where it did
    are counted and reported, with what stream events alone would have claimed.
 2. **Outputs re-verified after the timing loop**, against the float64 reference under the harness's
-   tolerance policy (:func:`harness.runner.judge`): the *last timed round's* output; the inputs (unchanged
+   tolerance policy (:func:`fusefuzz.harness.runner.judge`): the *last timed round's* output; the inputs (unchanged
    by the rounds); and a call on new values written into the same tensors with fresh allocations poisoned
    (NaN) - a kernel that defers its work, caches by shape or pointer, or returns a buffer it has not
    written yet fails here. A failed check voids the timing: it is not reported.
-3. **Roofline**: a median faster than the device can do the work (:func:`harness.perf.peaks.impossible`)
+3. **Roofline**: a median faster than the device can do the work (:func:`fusefuzz.harness.perf.peaks.impossible`)
    is flagged and not reported.
 
 Speedups over eager PyTorch and ``torch.compile`` of the reference are measured in the same process with

@@ -1,4 +1,4 @@
-"""``fusefuzz perf compare``, ``fusefuzz perf report`` and ``fusefuzz bench`` (registered by harness.cli).
+"""``fusefuzz perf compare``, ``fusefuzz perf report`` and ``fusefuzz bench`` (registered by fusefuzz.harness.cli).
 
 Exit codes: ``perf compare`` 0 no regression (or nothing to compare yet), 1 a regression, 2 an error;
 ``perf report`` 0, 2 on an error; ``bench`` 0 a valid timing, 1 a timing refused (outputs wrong after the

@@ -3,8 +3,8 @@
 Layout (the pytest plugin points pytest-benchmark's ``--benchmark-storage`` at ``ROOT/<gpu-key>``)::
 
     .benchmarks/
-        H100-80GB-HBM3_cu130/                 one folder per GPU key (harness.perf.machine.gpu_key)
-            peaks.json                        measured ceilings of this GPU (harness.perf.peaks)
+        H100-80GB-HBM3_cu130/                 one folder per GPU key (fusefuzz.harness.perf.machine.gpu_key)
+            peaks.json                        measured ceilings of this GPU (fusefuzz.harness.perf.peaks)
             Linux-CPython-3.12-64bit/         pytest-benchmark's own machine folder
                 0001_<commit>_<date>.json     one run each (--benchmark-autosave / --benchmark-save)
         RTX-4090_cu128/

@@ -6,7 +6,7 @@ run (pytest-benchmark's ``machine_info``) and into each benchmark's ``extra_info
 
 :func:`gpu_key` names the storage folder: the GPU model and the CUDA runtime, e.g.
 ``H100-80GB-HBM3_cu130`` or ``RTX-4090_cu128``; ``cpu-x86_64`` without a GPU. Runs are compared only
-within one key (see :mod:`harness.perf.history`). The key has no driver or torch version in it: an
+within one key (see :mod:`fusefuzz.harness.perf.history`). The key has no driver or torch version in it: an
 upgrade of either is a change the history should show, not a new history.
 """
 

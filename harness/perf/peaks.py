@@ -20,7 +20,7 @@ Dense peaks only (no 2:4 sparsity: a convolution has none). Sources:
   kernel here uses); GDDR6X 1008 GB/s.
 
 Measured ceilings (:func:`measure`): large cuBLAS matmuls per compute class and a 1 GiB device copy, timed
-with :mod:`harness.perf.timer`; cached as ``<storage>/<gpu-key>/peaks.json``. On the lent H100 they were
+with :mod:`fusefuzz.harness.perf.timer`; cached as ``<storage>/<gpu-key>/peaks.json``. On the lent H100 they were
 375 TFLOP/s TF32 and 3.0 TB/s (shared/notes/facts.md): about 76 % and 90 % of spec.
 """
 

@@ -1,9 +1,9 @@
-"""pytest side of performance tracking; loaded by :mod:`harness.plugin` (one ``pytest11`` entry point).
+"""pytest side of performance tracking; loaded by :mod:`fusefuzz.harness.plugin` (one ``pytest11`` entry point).
 
 Fixtures:
 
 ``gpu_benchmark``
-    pytest-benchmark's ``benchmark`` driven by :class:`harness.perf.timer.GpuTimer` (CUDA events,
+    pytest-benchmark's ``benchmark`` driven by :class:`fusefuzz.harness.perf.timer.GpuTimer` (CUDA events,
     device-wide synchronisation, untimed L2 flush, warm-up past compilation and autotuning, rounds planned
     for a stable median, ``pedantic``). Skips with a reason without a CUDA GPU. Usage::
 
@@ -35,7 +35,7 @@ _BENCHMARK_STORAGE_DEFAULT = "file://./.benchmarks"
 
 
 def add_options(group) -> None:
-    """Options of the ``fusefuzz`` group (called from :func:`harness.plugin.pytest_addoption`)."""
+    """Options of the ``fusefuzz`` group (called from :func:`fusefuzz.harness.plugin.pytest_addoption`)."""
     group.addoption("--fusefuzz-bench-storage", default=DEFAULT_STORAGE, metavar="ROOT",
                     help="root of the per-GPU benchmark storage: saved runs go to ROOT/<gpu-key> (an explicit "
                          "--benchmark-storage wins) (default: %(default)s)")

@@ -1,7 +1,7 @@
 """``fusefuzz perf report``: the stored history as PNG plots and a Markdown / HTML table with verdicts.
 
 For each GPU key: every run is judged against the runs before it with the same gate as
-``fusefuzz perf compare`` (:func:`harness.perf.stats.compare`), so the report shows *when* a regression
+``fusefuzz perf compare`` (:func:`fusefuzz.harness.perf.stats.compare`), so the report shows *when* a regression
 appeared, not only whether the newest run has one. Files written to ``OUT/``:
 
 ``<key>-history.png``  per-benchmark median over the runs, relative to the benchmark's first run; a red

@@ -158,7 +158,7 @@ def alpha_for(record, default: float = DEFAULT_ALPHA, forced: float | None = Non
 
 def compare(current, history, *, last: int = 3, overrides=(), default_threshold: float = DEFAULT_THRESHOLD,
             alpha: float | None = None) -> list[Verdict]:
-    """Every benchmark of ``current`` (a :class:`harness.perf.history.Run`) against the pooled rounds of
+    """Every benchmark of ``current`` (a :class:`fusefuzz.harness.perf.history.Run`) against the pooled rounds of
     the ``last`` earlier runs of ``history`` that have it (same GPU key: the caller's job, checked again)."""
     earlier = [r for r in history if r.path != current.path and r.gpu_key == current.gpu_key]
     verdicts = []

@@ -1,7 +1,7 @@
 """Problems: a reference module, the example space to fuzz it over, and how its rounding errors add up.
 
 A problem is a :class:`Problem` record plus a few functions. Register one with :func:`register`; look one
-up with :func:`get`. See :mod:`harness.problems.conv2d_gelu_gap` for the headline problem.
+up with :func:`get`. See :mod:`fusefuzz.harness.problems.conv2d_gelu_gap` for the headline problem.
 """
 
 from __future__ import annotations
@@ -46,7 +46,7 @@ class Problem:
     #: strategy options for the Triton interpreter (cost caps such as ``max_macs``, ``max_outputs``), in place
     #: of the campaign's defaults (sized for conv2d_gelu_gap); empty: the defaults
     interpreter_options: dict = field(default_factory=dict)
-    #: tolerance policy when none is given (``harness.policies.parse`` spec): problems without an error
+    #: tolerance policy when none is given (``fusefuzz.harness.policies.parse`` spec): problems without an error
     #: analysis (``bound``) default to ``peer``
     default_policy: str = "bound"
     #: the size that is dimension 0 of the first input and of the output (batch split/reversal checks);
@@ -55,7 +55,7 @@ class Problem:
     #: contracts ``--precision auto`` tries (problems without a dot product: ``("ieee",)``)
     auto_contracts: tuple[str, ...] = ("ieee", "tf32-rn", "tf32")
     #: how another process rebuilds this problem (JSON, see :func:`register`); None: importing
-    #: :mod:`harness.problems` registers it
+    #: :mod:`fusefuzz.harness.problems` registers it
     source: str | None = None
 
     def smallest_example(self) -> Example:
@@ -93,7 +93,7 @@ class ReferenceRaised(Exception):
 
 _REGISTRY: dict[str, Problem] = {}
 
-#: problems registered at run time (``--reference``, :mod:`harness.problems.kernelbench`) are recorded
+#: problems registered at run time (``--reference``, :mod:`fusefuzz.harness.problems.kernelbench`) are recorded
 #: here as {name: source}, so that worker processes (which get the parent's environment) can rebuild them
 SOURCES_ENV = "FUSEFUZZ_PROBLEM_SOURCES"
 

@@ -5,9 +5,9 @@ product of length ``K = C_in * kh * kw`` plus one addition. Everything is comput
 candidate's exact inputs and parameters, so the only errors left are the candidate's own roundings.
 
 1. **Dot.** Operands rounded with relative error ``u_op`` (0 when the contract keeps at least the input's
-   mantissa, see :func:`harness.precision.operand_roundoff`), products and the K+1 term sum in fp32:
+   mantissa, see :func:`fusefuzz.harness.precision.operand_roundoff`), products and the K+1 term sum in fp32:
    ``|dv| <= ((1+u_op)^2 - 1)(1 + g) m + g (m + |bias|) + (K+2) tiny`` with ``g = gamma_{K+1}`` (one ulp
-   per addition when the dot runs on tensor cores, whose accumulator truncates, see harness.precision),
+   per addition when the dot runs on tensor cores, whose accumulator truncates, see fusefuzz.harness.precision),
    ``m = conv(|x|, |w|)`` the magnitude of the products (the second float64 pass; the bias is added, not
    multiplied, so it only carries accumulation error) and the last term for subnormals flushed to zero.
    Worst case, any summation order: no sqrt(K) averaging, which would be wrong for Triton's biased TF32
@@ -139,7 +139,7 @@ def min_bytes(example: Example) -> float:
 
 
 def _strategy(**options):
-    from properties import conv2d_examples
+    from fusefuzz.properties import conv2d_examples
 
     return conv2d_examples(**options)
 

@@ -40,14 +40,14 @@ view); other tensors are only moved. The reference's parameters come from ``Mode
 under ``torch.manual_seed(seed ^ 0x5EED5EED)`` and are copied into ``ModelNew``.
 
 **Tolerance.** There is no rounding-error analysis for an arbitrary reference, so the default policy is
-``peer`` (:class:`harness.policies.PeerPolicy`, the flash-attention rule): the candidate's error against
+``peer`` (:class:`fusefuzz.harness.policies.PeerPolicy`, the flash-attention rule): the candidate's error against
 the float64 reference may be at most 2x PyTorch's own error at the candidate's dtype and contract, plus
 an absolute floor of 4 units of roundoff times the largest output magnitude. ``--policy allclose[:TOL]``
 works as for the built-in problem; ``bound`` is refused (no bound to compute). References without a dot
 product (no mm/conv/...) are judged under ``ieee`` only when the precision is ``auto``.
 
 Other processes (isolated workers) rebuild the problem from its recorded ``source`` (the file, the size
-names, the batch size name), see :func:`harness.problems.register`.
+names, the batch size name), see :func:`fusefuzz.harness.problems.register`.
 """
 
 from __future__ import annotations
@@ -634,7 +634,7 @@ def _generic(text: str) -> str:
 
 @dataclass(frozen=True)
 class KernelBenchProblem(Problem):
-    """A :class:`~harness.problems.Problem` whose every piece comes from a reference file."""
+    """A :class:`~fusefuzz.harness.problems.Problem` whose every piece comes from a reference file."""
 
     ref: Reference | None = field(default=None, compare=False, repr=False)
 
@@ -666,7 +666,7 @@ def from_file(path: str, *, name: str | None = None, sizes=None, strategy=None, 
     ``sizes``: ranges ``{name: (lo, hi) | value}`` or the ``--sizes`` text; ``strategy``: a Hypothesis
     strategy of size dicts (or ``f(draw) -> dict``) for sizes with relationships; ``constraints``: as
     ``FUSEFUZZ_CONSTRAINTS``; ``policy``: the default tolerance policy. Not registered: pass the result
-    to :func:`harness.problems.register` to look it up by name (and to run it in isolated workers).
+    to :func:`fusefuzz.harness.problems.register` to look it up by name (and to run it in isolated workers).
     """
     ref = Reference(path, sizes=sizes, strategy=strategy, constraints=constraints, size_names=size_names,
                     batch_name=batch_name)

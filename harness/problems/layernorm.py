@@ -137,7 +137,7 @@ def min_bytes(example: Example) -> float:
 
 
 def _strategy(**options):
-    from properties import layernorm_examples
+    from fusefuzz.properties import layernorm_examples
 
     return layernorm_examples(**options)
 

@@ -4,10 +4,10 @@ The KernelBench-style reference is ``nn.Linear(in_features, out_features)`` foll
 form). Error bound for one output ``y[m, n] = GELU(v)``, ``v = sum_k x[m, k] W[n, k] + b[n]``, a dot product of
 length ``K = in_features`` plus one addition. Everything is computed in float64 from the candidate's exact
 inputs and parameters, so the only errors left are the candidate's own roundings (same derivation as
-:mod:`harness.problems.conv2d_gelu_gap`, without the pooling):
+:mod:`fusefuzz.harness.problems.conv2d_gelu_gap`, without the pooling):
 
 1. **Dot.** Operands rounded with relative error ``u_op`` (0 when the contract keeps the input's mantissa, see
-   :func:`harness.precision.operand_roundoff`), products and the K+1 term sum in fp32 in any order:
+   :func:`fusefuzz.harness.precision.operand_roundoff`), products and the K+1 term sum in fp32 in any order:
    ``|dv| <= ((1+u_op)^2 - 1)(1 + g) m + g (m + |b|) + (K+2) tiny`` with ``g = gamma_{K+1}`` (one ulp per
    addition when the dot runs on tensor cores, whose accumulator truncates: every contract but ``ieee`` on
    fp32 inputs), ``m = |x| @ |W|^T`` (the products' magnitude; the bias is added, not multiplied) and the
@@ -106,7 +106,7 @@ def min_bytes(example: Example) -> float:
 
 
 def _strategy(**options):
-    from properties import linear_examples
+    from fusefuzz.properties import linear_examples
 
     return linear_examples(**options)
 

@@ -1,5 +1,5 @@
 """A KernelBench-format reference file as text and code: its integer constants, and a copy of it that can be
-executed with any of them changed (:class:`ReferenceSource`). Used by :mod:`harness.problems.kernelbench`.
+executed with any of them changed (:class:`ReferenceSource`). Used by :mod:`fusefuzz.harness.problems.kernelbench`.
 
 Each module-level assignment of an integer literal (or of integer arithmetic on literals, ``K = 4096 * 2``;
 one name, or a tuple of names = a tuple of values; not ``True``/``False``) is rewritten in the compiled copy

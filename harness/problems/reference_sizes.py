@@ -1,5 +1,5 @@
 """Drawing the sizes of a reference file: one size's strategy, value scales, ``--sizes`` ranges, and the
-user's hooks (a size strategy, constraints). Used by :mod:`harness.problems.kernelbench`."""
+user's hooks (a size strategy, constraints). Used by :mod:`fusefuzz.harness.problems.kernelbench`."""
 
 from __future__ import annotations
 

@@ -6,7 +6,7 @@ Skipped unless selected: ``pytest -m fuzz -n 2`` (one pytest-xdist worker per GP
 
 import pytest
 
-from harness.fuzzsuite import kernel_test
+from fusefuzz.harness.fuzzsuite import kernel_test
 
 test_kernel = kernel_test()
 
