@@ -2,7 +2,6 @@
 
 import pytest
 import torch
-
 from fusefuzz.harness import backend
 
 pytestmark = pytest.mark.skipif(backend.name() != "interpreter", reason="interpreter-only behaviour")

@@ -6,7 +6,6 @@ import math
 import pytest
 import torch
 import torch.nn.functional as F
-
 from fusefuzz.harness import kinds, problems
 from fusefuzz.harness.compare import compare
 from fusefuzz.harness.example import Example

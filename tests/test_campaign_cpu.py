@@ -7,7 +7,6 @@ import sys
 
 import pytest
 from conftest import candidate_path
-
 from fusefuzz.harness import campaign, candidates, kinds, problems
 
 PROBLEM = problems.get("conv2d_gelu_gap")

@@ -4,7 +4,6 @@ import pytest
 import torch
 import torch.nn as nn
 from conftest import candidate_path
-
 from fusefuzz.harness import candidates
 from fusefuzz.harness.candidates import CandidateError, copy_parameters
 from fusefuzz.harness.problems.conv2d_gelu_gap import Model

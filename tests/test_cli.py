@@ -4,7 +4,6 @@ import json
 
 import pytest
 from conftest import candidate_path
-
 from fusefuzz.harness.cli import main
 
 

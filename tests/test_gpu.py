@@ -6,7 +6,6 @@ import os
 import pytest
 import torch
 from conftest import candidate_path
-
 from fusefuzz.harness.cli import main
 
 pytestmark = pytest.mark.gpu

@@ -1,7 +1,6 @@
 """GPU pinning for pytest-xdist workers (fusefuzz.harness.gpus), with fake device counts: no GPU needed."""
 
 import pytest
-
 from fusefuzz.harness import gpus
 
 

@@ -4,7 +4,6 @@ an explicit ``max_macs`` still wins, and ``max_macs=None`` lifts every cap."""
 import dataclasses
 
 import pytest
-
 from fusefuzz.harness import backend, campaign, candidates, problems
 
 

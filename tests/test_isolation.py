@@ -11,7 +11,6 @@ import time
 
 import pytest
 from conftest import REPO, candidate_path
-
 from fusefuzz.harness import backend, campaign, candidates, isolation, kinds, policies, problems
 from fusefuzz.harness.cli import main
 from fusefuzz.harness.example import Example

@@ -8,7 +8,6 @@ import textwrap
 
 import pytest
 from conftest import REPO
-
 from fusefuzz.harness import candidates, kinds
 from fusefuzz.harness.campaign import run_campaign
 from fusefuzz.harness.cli import main

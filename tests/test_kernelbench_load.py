@@ -6,7 +6,6 @@ import textwrap
 
 import pytest
 from conftest import REPO
-
 from fusefuzz.harness.cli import main
 from fusefuzz.harness.problems import kernelbench
 from fusefuzz.harness.problems.kernelbench import ReferenceLoadError

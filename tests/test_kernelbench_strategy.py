@@ -5,11 +5,10 @@ import textwrap
 
 import torch
 from conftest import REPO
-from hypothesis import HealthCheck, find, given, settings
-from hypothesis import strategies as st
-
 from fusefuzz.harness.example import Example
 from fusefuzz.harness.problems import kernelbench
+from hypothesis import HealthCheck, find, given, settings
+from hypothesis import strategies as st
 
 REFERENCES = os.path.join(REPO, "examples", "references")
 QUICK = settings(database=None, suppress_health_check=list(HealthCheck), deadline=None, max_examples=60,

@@ -4,7 +4,6 @@ errors, N-D inputs, and the launch choices of the row kernel."""
 import pytest
 import torch
 import torch.nn.functional as F
-
 from fusefuzz.harness import candidates, problems
 from fusefuzz.harness.example import Example
 from fusefuzz.harness.runner import run_example

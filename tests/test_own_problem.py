@@ -7,7 +7,6 @@ import sys
 
 import pytest
 from conftest import REPO
-
 from fusefuzz.harness import candidates, problems
 from fusefuzz.harness.campaign import run_campaign
 

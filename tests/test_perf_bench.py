@@ -3,7 +3,6 @@ fake timings, and the clear refusal without a GPU (harness/perf/bench.py, harnes
 
 import pytest
 from conftest import REPO
-
 from fusefuzz.harness import problems
 from fusefuzz.harness.candidates import load
 from fusefuzz.harness.cli import main

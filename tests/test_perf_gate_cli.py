@@ -4,9 +4,8 @@ import json
 import os
 
 import pytest
-from perf_runs import GPU_A, GPU_B, samples, write_run
-
 from fusefuzz.harness.cli import main
+from perf_runs import GPU_A, GPU_B, samples, write_run
 
 pytest.importorskip("scipy", reason="the gate needs scipy (pip install 'fusefuzz[perf]')")
 

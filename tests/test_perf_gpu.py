@@ -3,7 +3,6 @@ counts side-stream work; a candidate whose outputs are not ready when forward re
 
 import pytest
 from conftest import REPO
-
 from fusefuzz.harness import problems
 from fusefuzz.harness.candidates import load
 from fusefuzz.harness.perf import bench, cases, peaks

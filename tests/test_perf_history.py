@@ -4,9 +4,8 @@ import json
 import os
 
 import pytest
-from perf_runs import GPU_A, GPU_B, samples, write_run
-
 from fusefuzz.harness.perf import history, machine
+from perf_runs import GPU_A, GPU_B, samples, write_run
 
 pytest_plugins = ["pytester"]
 

@@ -1,9 +1,8 @@
 """The regression gate on synthetic round times: a factor AND a Mann-Whitney test (harness/perf/stats.py)."""
 
 import pytest
-from perf_runs import samples
-
 from fusefuzz.harness.perf import stats
+from perf_runs import samples
 
 pytest.importorskip("scipy", reason="the gate's Mann-Whitney test needs scipy (pip install 'fusefuzz[perf]')")
 

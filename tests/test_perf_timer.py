@@ -2,7 +2,6 @@
 leaves work on another stream (harness/perf/timer.py). The real CUDA path runs in the GPU benchmarks."""
 
 import pytest
-
 from fusefuzz.harness.perf.timer import GpuTimer, HostApi, HostClock
 
 

@@ -4,7 +4,6 @@ import math
 
 import pytest
 import torch
-
 from fusefuzz.harness import kinds, problems
 from fusefuzz.harness.compare import compare
 from fusefuzz.harness.example import Example

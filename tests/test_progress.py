@@ -5,12 +5,11 @@ import os
 import re
 
 from conftest import REPO
-from rich.console import Console
-
 from fusefuzz.harness.cli import main
 from fusefuzz.harness.example import Example
 from fusefuzz.harness.progress import CampaignProgress, live_by_default
 from fusefuzz.harness.runner import Failure, Outcome
+from rich.console import Console
 
 CAND = os.path.join(REPO, "examples", "candidates", "matmul_triton.py")
 REF = os.path.join(REPO, "examples", "references", "level1_matmul.py")

@@ -1,7 +1,6 @@
 """The one mismatch layout and the readable campaign report."""
 
 import torch
-
 from fusefuzz.harness.compare import compare, mismatch_message
 
 

@@ -11,7 +11,6 @@ import sys
 
 import pytest
 from conftest import REPO
-
 from fusefuzz.harness.fuzzsuite import read_junit
 
 ZOO_BATCH1 = os.path.join(REPO, "tests", "zoo", "07_batch1_only.py")  # mismatch for batch >= 2 only

@@ -1,9 +1,8 @@
 """The example database the fuzz tests share (fusefuzz.harness.profiles): one directory for every worker, plus
 read-only directories (a CI cache) whose examples are replayed but never changed."""
 
-from hypothesis.database import DirectoryBasedExampleDatabase
-
 from fusefuzz.harness import profiles
+from hypothesis.database import DirectoryBasedExampleDatabase
 
 
 def test_readonly_directories_are_replayed_but_never_written(tmp_path, monkeypatch):

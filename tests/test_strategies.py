@@ -1,10 +1,9 @@
 """Strategies: shrinking goes where it should, options are validated, the interpreter budget holds."""
 
 import pytest
+from fusefuzz.properties import conv2d_examples, value_regimes
 from hypothesis import HealthCheck, find, given, settings
 from hypothesis import strategies as st
-
-from fusefuzz.properties import conv2d_examples, value_regimes
 
 
 def _macs(ex):
@@ -74,7 +73,7 @@ def test_strategy_is_keyword_only():
 
 
 def test_st_is_hypothesis():  # the public module re-exports, nothing else
-    import fusefuzz.properties as properties
+    from fusefuzz import properties
 
-    assert set(fusefuzz.properties.__all__) >= {"conv2d_examples", "value_regimes", "seeds"}
-    assert isinstance(fusefuzz.properties.seeds(), st.SearchStrategy)
+    assert set(properties.__all__) >= {"conv2d_examples", "value_regimes", "seeds"}
+    assert isinstance(properties.seeds(), st.SearchStrategy)

@@ -1,9 +1,8 @@
 """Strategies of the 2-D problems: shrinking, caps, tile edges, the offset regime, option errors."""
 
 import pytest
-from hypothesis import HealthCheck, find, given, settings
-
 from fusefuzz.properties import layernorm_examples, linear_examples, value_regimes
+from hypothesis import HealthCheck, find, given, settings
 
 FIND = settings(max_examples=500, database=None)
 

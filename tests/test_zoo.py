@@ -19,7 +19,6 @@ import importlib.util
 import os
 
 import pytest
-
 from fusefuzz.harness import zoo
 
 MEMBERS = zoo.members()

@@ -2,7 +2,6 @@
 control (their verdicts are tests/test_zoo.py's)."""
 
 import pytest
-
 from fusefuzz.harness import problems, zoo
 
 

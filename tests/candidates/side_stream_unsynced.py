@@ -7,7 +7,6 @@ counts the side-stream work and says so. Without a GPU it simply runs the fused 
 
 import torch
 import torch.nn as nn
-
 from fusefuzz.kernels.conv2d_gelu_gap_fused import conv2d_gelu_gap
 
 FUSEFUZZ_PRECISION = "tf32-rn"

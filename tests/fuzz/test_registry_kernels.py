@@ -5,7 +5,6 @@ Skipped unless selected: ``pytest -m fuzz -n 2`` (one pytest-xdist worker per GP
 """
 
 import pytest
-
 from fusefuzz.harness.fuzzsuite import kernel_test
 
 test_kernel = kernel_test()
