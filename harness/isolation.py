@@ -67,7 +67,8 @@ STDERR_LINES = 15
 #: imported once by the forkserver, so that a fresh worker pays nothing for them (torch._dynamo is
 #: imported lazily by the first tensor made under a dispatch mode: 1.5 s per worker otherwise)
 _PRELOAD = ["numpy", "torch", "torch._dynamo", "triton", "triton.language", "triton.runtime.interpreter",
-            "fusefuzz.harness.runner", "fusefuzz.harness.problems", "fusefuzz.harness.policies", "fusefuzz.harness.campaign", "fusefuzz.harness.isolation"]
+            "fusefuzz.harness.runner", "fusefuzz.harness.problems", "fusefuzz.harness.policies",
+            "fusefuzz.harness.campaign", "fusefuzz.harness.isolation"]
 _CUDA_MARKERS = ("CUDA error", "CUDA_ERROR", "illegal memory access", "device-side assert", "misaligned address",
                  "unspecified launch failure", "illegal instruction", "an illegal address")
 
@@ -348,7 +349,7 @@ def _worker_main(conn, problem_name: str, module_key: tuple, log_path: str, pare
             return
         try:
             if op == "preflight":
-                from .campaign import preflight
+                from .preflight import preflight
 
                 cand, _ = candidate_for(msg[1])
                 preflight(problem, cand)
@@ -586,7 +587,7 @@ def _kill_all() -> None:
 
 
 def preflight(problem, spec: str, *, precision: str | None = None, timeout: float | None = None) -> dict:
-    """Load ``spec`` and run :func:`fusefuzz.harness.campaign.preflight` in a worker: a file that crashes or hangs
+    """Load ``spec`` and run :func:`fusefuzz.harness.preflight.preflight` in a worker: a file that crashes or hangs
     while importing, or is structurally wrong, raises CandidateError here without touching the parent.
     The worker is kept for the campaign that follows."""
     ref = ref_for_spec(spec, precision=precision)
