@@ -56,11 +56,12 @@ def test_reference(gpu_benchmark, perf_session, case):
 
 @pytest.mark.parametrize("case", cases.KERNEL_CASES, ids=lambda c: c.id)
 def test_kernel(gpu_benchmark, perf_session, case):
-    from fusefuzz.kernels import registry
+    from fusefuzz.harness import registry
+    from fusefuzz.harness.candidates import from_record
 
     ex = case.example
     record = registry.get(case.kernel)
-    candidate = record.candidate()
+    candidate = from_record(record)
     setup = bench.prepare(PROBLEM, candidate, ex)
     gpu_benchmark.describe(**_shape_info(ex), kernel=record.name, precision=record.precision,
                            deterministic=record.deterministic, kernel_kwargs=dict(record.kwargs))

@@ -14,6 +14,7 @@ Loading problems raise :class:`CandidateError` with one line that says what is w
 
 from __future__ import annotations
 
+import importlib
 import inspect
 import os
 import types
@@ -22,6 +23,7 @@ from dataclasses import dataclass, field
 
 import torch
 
+from . import registry
 from .configs import Tuned, find_autotuners
 from .precision import CONTRACTS
 from .sourcefile import CandidateError, import_file  # noqa: F401 - importable from here too
@@ -133,13 +135,26 @@ def load(spec: str, *, problem=None, **overrides) -> Candidate:
         overrides.setdefault("init_args", init_arg_names(problem))
     if spec.endswith(".py") or os.sep in spec or os.path.exists(spec):
         return load_file(spec, **overrides)
-    from fusefuzz.kernels import registry
-
     try:
         record = registry.get(spec)
     except KeyError as e:
         raise CandidateError(str(e.args[0])) from None
-    return record.candidate(**overrides)
+    return from_record(record, **overrides)
+
+
+def from_record(record: registry.KernelRecord, **overrides) -> Candidate:
+    """The candidate of a registered kernel: its module's ModelNew under the record's contract; ``overrides``
+    that are not None replace the record's values."""
+    from . import problems
+
+    mod = importlib.import_module(record.module)
+    problem = problems.get(record.problem)
+    opts = dict(precision=record.precision, deterministic=record.deterministic,
+                approx_budget=record.approx_budget, allowed_ops=record.allowed_ops, kwargs=dict(record.kwargs),
+                # the constructor's positional arity is the problem's (linear_gelu: 2, layernorm: 1)
+                n_init_args=len(problem.init_args(problem.headline)))
+    opts.update({k: v for k, v in overrides.items() if v is not None})
+    return from_module(mod, name=record.name, path=getattr(mod, "__file__", None), **opts)
 
 
 # ----------------------------------------------------------------------------------------------------

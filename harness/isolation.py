@@ -116,7 +116,7 @@ def ref_for_spec(spec: str, *, precision: str | None = None) -> dict:
 def _module_key(ref: dict) -> tuple:
     """What a worker imports at startup; workers are shared by refs with the same key."""
     if ref["kind"] == "registry":
-        from fusefuzz.kernels import registry
+        from . import registry
 
         try:
             return ("module", registry.get(ref["target"]).module)
@@ -128,7 +128,7 @@ def _module_key(ref: dict) -> tuple:
 def load_ref(ref: dict, problem=None) -> Candidate:
     """Load a candidate from its ref (in the worker); loading problems raise CandidateError. With ``problem``,
     ModelNew is expected to take that problem's constructor arguments."""
-    from .candidates import from_module, import_file
+    from .candidates import from_module, from_record, import_file
 
     ov = {k: v for k, v in ref.get("overrides", {}).items() if v is not None}
     if problem is not None:
@@ -142,13 +142,13 @@ def load_ref(ref: dict, problem=None) -> Candidate:
         module = importlib.import_module(ref["target"])
         return from_module(module, name=ref["name"], path=getattr(module, "__file__", None), **ov)
     if ref["kind"] == "registry":
-        from fusefuzz.kernels import registry
+        from . import registry
 
         try:
             record = registry.get(ref["target"])
         except KeyError as e:
             raise CandidateError(str(e.args[0])) from None
-        return record.candidate(**ov)
+        return from_record(record, **ov)
     raise ValueError(f"candidate ref kind={ref['kind']!r} is not file, module or registry")
 
 
