@@ -7,7 +7,7 @@ Run (GPU; skipped with a reason elsewhere)::
     fusefuzz perf report --out perf-report                  # PNG + Markdown/HTML
 
 Each kernel benchmark records its example, precision contract, autotuned config, TFLOP/s, GB/s, % of the
-roofline and its speedup over eager and torch.compile measured in this session, and its outputs are
+roofline and its speedup over eager and torch.compile measured in the same pytest run, and its outputs are
 re-verified against the float64 reference after the timing loop (a timing of wrong outputs fails the test).
 The reference benchmarks run first, so their medians feed the kernels' speedup columns.
 """
