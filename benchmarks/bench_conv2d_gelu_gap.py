@@ -8,7 +8,7 @@ Timing: ``fusefuzz.harness.perf.timer.GpuTimer``, the timer the perf suite and `
 each round, device-wide synchronisation so work left on another stream is counted, an untimed 256 MB L2 flush and
 a spin kernel before each round), after a warm-up call that compiles and autotunes: ``--blocks`` measurements per
 row, each with ``--warm-s`` of untimed calls, reported as the median of their medians with their spread; every
-row in the same process and session, so the baselines and our kernels see the same clocks. Every row's output is
+row in the same process, so the baselines and our kernels see the same clocks. Every row's output is
 checked against a float64 reference of the same inputs (max abs error / max |reference|), so a fast wrong row is
 visible. Writes ``bench.json`` and ``bench.md`` to ``--out`` and
 prints the Markdown table last.
@@ -103,9 +103,10 @@ def run(args) -> dict:
             err = (out.double() - ref).abs().max().item() / max(ref.abs().max().item(), 1e-30)
             # Blocks: one GpuTimer measurement each (its own warm-up, calibration and rounds); the row reports the
             # median of the block medians and their spread. With one block, single rows of the fused kernel came
-            # out 13-20 % slow in the H100 runs of session 4 (0.714 / 0.805 / 0.746 / 0.761 ms against 0.637-0.644
-            # for the same kernel and config in other rows, processes and `fusefuzz bench`), on the first row and
-            # on others, with 1 s of warm-up too: not explained, so it is measured and shown (spread column).
+            # out 13-20 % slow on the H100 (2026-11-24, docs/runs/epilogue-h100-2026-11-24: 0.714 / 0.805 / 0.746 /
+            # 0.761 ms against 0.637-0.644 for the same kernel and config in other rows, processes and `fusefuzz
+            # bench`), on the first row and on others, with 1 s of warm-up too: not explained, so it is measured
+            # and shown (spread column).
             blocks = []
             for _ in range(args.blocks):
                 timer = GpuTimer()

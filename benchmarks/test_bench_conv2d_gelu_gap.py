@@ -7,7 +7,7 @@ Run (GPU; skipped with a reason elsewhere)::
     fusefuzz perf report --out perf-report                  # PNG + Markdown/HTML
 
 Each kernel benchmark records its example, precision contract, autotuned config, TFLOP/s, GB/s, % of the
-roofline and its speedup over eager and torch.compile measured in this session, and its outputs are
+roofline and its speedup over eager and torch.compile measured in the same pytest run, and its outputs are
 re-verified against the float64 reference after the timing loop (a timing of wrong outputs fails the test).
 The reference benchmarks run first, so their medians feed the kernels' speedup columns.
 """
@@ -56,11 +56,12 @@ def test_reference(gpu_benchmark, perf_session, case):
 
 @pytest.mark.parametrize("case", cases.KERNEL_CASES, ids=lambda c: c.id)
 def test_kernel(gpu_benchmark, perf_session, case):
-    from fusefuzz.kernels import registry
+    from fusefuzz.harness import registry
+    from fusefuzz.harness.candidates import from_record
 
     ex = case.example
     record = registry.get(case.kernel)
-    candidate = record.candidate()
+    candidate = from_record(record)
     setup = bench.prepare(PROBLEM, candidate, ex)
     gpu_benchmark.describe(**_shape_info(ex), kernel=record.name, precision=record.precision,
                            deterministic=record.deterministic, kernel_kwargs=dict(record.kwargs))

@@ -23,12 +23,13 @@ REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
 def _in_process(examples, seed, db, monkeypatch):
+    from fusefuzz.harness import registry
     from fusefuzz.harness.campaign import run_campaign
-    from fusefuzz.kernels import registry
+    from fusefuzz.harness.candidates import from_record
 
     monkeypatch.setenv("FUSEFUZZ_DATABASE", db)
     monkeypatch.delenv("FUSEFUZZ_CHECKS", raising=False)
-    result = run_campaign(problems.get(cases.PROBLEM), registry.get(cases.THROUGHPUT_KERNEL).candidate(),
+    result = run_campaign(problems.get(cases.PROBLEM), from_record(registry.get(cases.THROUGHPUT_KERNEL)),
                           profile="ci", max_examples=examples, seed=seed)
     return result.verdict, result.examples_run, result.seconds, _detail(result.to_json())
 

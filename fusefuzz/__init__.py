@@ -18,5 +18,10 @@ __version__ = "0.1.0"
 
 _ROOT = _os.path.dirname(_os.path.dirname(_os.path.abspath(__file__)))
 _PARTS = ("harness", "kernels", "properties")
+
+#: the checkout this package runs from (its folders beside this one: run without installing, or an editable
+#: install), else None (an ordinary install); the kernel registry reads the checkout's entry points from it
+CHECKOUT: str | None = None
 if all(_os.path.isfile(_os.path.join(_ROOT, part, "__init__.py")) for part in _PARTS):
     __path__.append(_ROOT)  # noqa: F821 - a package's __path__; a checkout: the folders beside this one
+    CHECKOUT = _ROOT

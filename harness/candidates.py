@@ -14,23 +14,19 @@ Loading problems raise :class:`CandidateError` with one line that says what is w
 
 from __future__ import annotations
 
-import hashlib
-import importlib.util
+import importlib
 import inspect
 import os
-import sys
 import types
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import torch
 
+from . import registry
 from .configs import Tuned, find_autotuners
 from .precision import CONTRACTS
-
-
-class CandidateError(Exception):
-    """The candidate cannot be loaded or set up (exit code 2). The message is one line."""
+from .sourcefile import CandidateError, import_file  # noqa: F401 - importable from here too
 
 
 @dataclass
@@ -51,46 +47,6 @@ class Candidate:
 
     def build(self, init_args: tuple) -> torch.nn.Module:
         return self.factory(*init_args, **self.kwargs)
-
-
-def _one_line(exc: BaseException) -> str:
-    text = " ".join(str(exc).split())
-    return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
-
-
-def import_file(path: str, *, what: str = "candidate") -> types.ModuleType:
-    """Import a Python file as a fresh module; every failure becomes one CandidateError line."""
-    if not os.path.exists(path):
-        raise CandidateError(f"cannot load {what} {path!r}: no such file")
-    if os.path.isdir(path):
-        raise CandidateError(f"cannot load {what} {path!r}: it is a directory, give a .py file")
-    try:
-        with open(path, encoding="utf-8") as f:
-            source = f.read()
-    except (OSError, UnicodeDecodeError) as e:
-        raise CandidateError(f"cannot load {what} {path!r}: {_one_line(e)}") from None
-    try:
-        compile(source, path, "exec")
-    except SyntaxError as e:
-        raise CandidateError(f"cannot load {what} {path!r}: syntax error at line {e.lineno}: {e.msg}") from None
-    from . import backend
-
-    backend.select()  # the file imports triton: the interpreter must be chosen first
-    digest = hashlib.sha1(os.path.abspath(path).encode() + source.encode()).hexdigest()[:12]
-    mod_name = f"fusefuzz_{what}_{digest}"
-    if mod_name in sys.modules:
-        return sys.modules[mod_name]
-    spec = importlib.util.spec_from_file_location(mod_name, path)
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[mod_name] = module  # triton's jit needs the module importable by name
-    try:
-        spec.loader.exec_module(module)
-    except BaseException as e:  # noqa: BLE001 - any import-time failure is the file's fault
-        sys.modules.pop(mod_name, None)
-        if isinstance(e, KeyboardInterrupt):
-            raise
-        raise CandidateError(f"cannot load {what} {path!r}: importing it raised {_one_line(e)}") from None
-    return module
 
 
 #: the built-in problem's constructor arguments (what a file is checked against when no problem is named)
@@ -179,13 +135,26 @@ def load(spec: str, *, problem=None, **overrides) -> Candidate:
         overrides.setdefault("init_args", init_arg_names(problem))
     if spec.endswith(".py") or os.sep in spec or os.path.exists(spec):
         return load_file(spec, **overrides)
-    from fusefuzz.kernels import registry
-
     try:
         record = registry.get(spec)
     except KeyError as e:
         raise CandidateError(str(e.args[0])) from None
-    return record.candidate(**overrides)
+    return from_record(record, **overrides)
+
+
+def from_record(record: registry.KernelRecord, **overrides) -> Candidate:
+    """The candidate of a registered kernel: its module's ModelNew under the record's contract; ``overrides``
+    that are not None replace the record's values."""
+    from . import problems
+
+    mod = importlib.import_module(record.module)
+    problem = problems.get(record.problem)
+    opts = dict(precision=record.precision, deterministic=record.deterministic,
+                approx_budget=record.approx_budget, allowed_ops=record.allowed_ops, kwargs=dict(record.kwargs),
+                # the constructor's positional arity is the problem's (linear_gelu: 2, layernorm: 1)
+                n_init_args=len(problem.init_args(problem.headline)))
+    opts.update({k: v for k, v in overrides.items() if v is not None})
+    return from_module(mod, name=record.name, path=getattr(mod, "__file__", None), **opts)
 
 
 # ----------------------------------------------------------------------------------------------------

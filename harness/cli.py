@@ -189,7 +189,7 @@ def _dispatch(parser, args) -> int:
     from .candidates import CandidateError
 
     if args.command == "list":
-        from fusefuzz.kernels import all_kernels
+        from .registry import all_kernels
 
         for name in problems.names():
             print(f"problem {name}: {problems.get(name).description}")
@@ -258,7 +258,8 @@ def _dispatch(parser, args) -> int:
         return result.exit_code
 
     # fuzz: every registered kernel (of --problem, when given), each against its own problem
-    from fusefuzz.kernels import all_kernels
+    from .candidates import from_record
+    from .registry import all_kernels
 
     records = [r for r in all_kernels(args.problem) if not args.kernel or r.name in args.kernel]
     if not records:
@@ -268,7 +269,7 @@ def _dispatch(parser, args) -> int:
     results = []
     for record in records:
         problem = problems.get(record.problem)
-        candidate = record.candidate(precision=None if args.precision in (None, "auto") else args.precision)
+        candidate = from_record(record, precision=None if args.precision in (None, "auto") else args.precision)
         result = _campaign(args, candidate, problem, isolate=_isolate(args, None))
         report.render(result, out)
         _render_isolation(result, out)

@@ -110,7 +110,7 @@ class KernelTarget:
         if _is_file(self.spec):
             problem = problems.get(FILE_PROBLEM)
         else:
-            from fusefuzz.kernels import registry
+            from . import registry
 
             problem = problems.get(registry.get(self.spec).problem)
         self._candidate = load(self.spec)
@@ -184,7 +184,7 @@ def specs(kernels=None, candidates=None) -> list[str]:
     """Registry kernel names (default: every registered kernel) followed by candidate files (default:
     ``$FUSEFUZZ_CANDIDATES``)."""
     if kernels is None:
-        from fusefuzz.kernels import all_kernels
+        from .registry import all_kernels
 
         kernels = [r.name for r in all_kernels()]
     files = candidate_files() if candidates is None else [os.path.abspath(p) for p in candidates]

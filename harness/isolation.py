@@ -67,7 +67,8 @@ STDERR_LINES = 15
 #: imported once by the forkserver, so that a fresh worker pays nothing for them (torch._dynamo is
 #: imported lazily by the first tensor made under a dispatch mode: 1.5 s per worker otherwise)
 _PRELOAD = ["numpy", "torch", "torch._dynamo", "triton", "triton.language", "triton.runtime.interpreter",
-            "fusefuzz.harness.runner", "fusefuzz.harness.problems", "fusefuzz.harness.policies", "fusefuzz.harness.campaign", "fusefuzz.harness.isolation"]
+            "fusefuzz.harness.runner", "fusefuzz.harness.problems", "fusefuzz.harness.policies",
+            "fusefuzz.harness.campaign", "fusefuzz.harness.isolation"]
 _CUDA_MARKERS = ("CUDA error", "CUDA_ERROR", "illegal memory access", "device-side assert", "misaligned address",
                  "unspecified launch failure", "illegal instruction", "an illegal address")
 
@@ -115,7 +116,7 @@ def ref_for_spec(spec: str, *, precision: str | None = None) -> dict:
 def _module_key(ref: dict) -> tuple:
     """What a worker imports at startup; workers are shared by refs with the same key."""
     if ref["kind"] == "registry":
-        from fusefuzz.kernels import registry
+        from . import registry
 
         try:
             return ("module", registry.get(ref["target"]).module)
@@ -127,7 +128,7 @@ def _module_key(ref: dict) -> tuple:
 def load_ref(ref: dict, problem=None) -> Candidate:
     """Load a candidate from its ref (in the worker); loading problems raise CandidateError. With ``problem``,
     ModelNew is expected to take that problem's constructor arguments."""
-    from .candidates import from_module, import_file
+    from .candidates import from_module, from_record, import_file
 
     ov = {k: v for k, v in ref.get("overrides", {}).items() if v is not None}
     if problem is not None:
@@ -141,13 +142,13 @@ def load_ref(ref: dict, problem=None) -> Candidate:
         module = importlib.import_module(ref["target"])
         return from_module(module, name=ref["name"], path=getattr(module, "__file__", None), **ov)
     if ref["kind"] == "registry":
-        from fusefuzz.kernels import registry
+        from . import registry
 
         try:
             record = registry.get(ref["target"])
         except KeyError as e:
             raise CandidateError(str(e.args[0])) from None
-        return record.candidate(**ov)
+        return from_record(record, **ov)
     raise ValueError(f"candidate ref kind={ref['kind']!r} is not file, module or registry")
 
 
@@ -348,7 +349,7 @@ def _worker_main(conn, problem_name: str, module_key: tuple, log_path: str, pare
             return
         try:
             if op == "preflight":
-                from .campaign import preflight
+                from .preflight import preflight
 
                 cand, _ = candidate_for(msg[1])
                 preflight(problem, cand)
@@ -586,7 +587,7 @@ def _kill_all() -> None:
 
 
 def preflight(problem, spec: str, *, precision: str | None = None, timeout: float | None = None) -> dict:
-    """Load ``spec`` and run :func:`fusefuzz.harness.campaign.preflight` in a worker: a file that crashes or hangs
+    """Load ``spec`` and run :func:`fusefuzz.harness.preflight.preflight` in a worker: a file that crashes or hangs
     while importing, or is structurally wrong, raises CandidateError here without touching the parent.
     The worker is kept for the campaign that follows."""
     ref = ref_for_spec(spec, precision=precision)

@@ -1,10 +1,12 @@
-"""The bundled kernels' records: each a KernelBench-format module with ``ModelNew``, registered with its contract."""
+"""The bundled kernels' records: each a KernelBench-format module with ``ModelNew``, registered with the engine
+(:mod:`fusefuzz.harness.registry`) with its contract. Declared in pyproject.toml's entry-point group
+``fusefuzz.kernels``, so the engine imports this module on its first kernel lookup."""
 
 from fusefuzz.harness import backend as _backend
 
 _backend.select()  # before any kernel module imports triton: interpreter on machines without a GPU
 
-from .registry import KernelRecord, all_kernels, get, register  # noqa: E402
+from fusefuzz.harness.registry import KernelRecord, register  # noqa: E402
 
 register(KernelRecord(
     name="conv2d_gelu_gap.twopass",
@@ -90,5 +92,3 @@ register(KernelRecord(
     description="the LayerNorm kernel forced onto its looped long-row path with 64-column chunks (so that path "
                 "is fuzzed on small shapes too)",
 ))
-
-__all__ = ["KernelRecord", "all_kernels", "get", "register"]

@@ -45,7 +45,7 @@ allclose(1e-4) passes.
 GELU: ``gelu(z) = max(z, 0) - |z| * Phi(-|z|)`` with ``Phi(-t) = 2**g(t)``, ``g`` a degree-8 polynomial
 (weighted minimax fit of ``log2 Phi(-t)``) and one ``ex2`` (MUFU): 9 FFMA + 1 FMNMX + 1 MUFU per element
 instead of libdevice erf (which cost +0.50 ms here).  Dense GPU sweep against float64
-(benchmarks/NOTES-fused.md): max |error| / |z| = 1.1e-7 (torch's own fp32 GELU: 1.2e-7), max relative error
+(benchmarks/dev/NOTES-fused.md): max |error| / |z| = 1.1e-7 (torch's own fp32 GELU: 1.2e-7), max relative error
 2.1e-7 for z > 0 and 2.8e-6 for z >= -3 (torch fp32: 2.2e-5; the textbook ``0.5 z (1 + erf)`` cancels for
 negative z, this form does not).  Stable for every finite input: the leading coefficient is negative, so ``g
 -> -inf``, ``2**g -> 0`` and the result -> relu(z) (no inf/inf, no NaN; an infinite pre-activation gives NaN).

@@ -3,7 +3,7 @@
 ``g`` is a degree-8 polynomial (a minimax fit of ``log2 Phi(-t)`` on [0, 6] weighted by ``Phi(-t)``, i.e. abs
 error in Phi, with a floor so the tail stays within ~0.15 bit; leading coefficient negative). The fused
 kernels (conv2d_gelu_gap, linear_gelu) all call this one function: 9 FMAs, one max and one ``exp2`` per
-element instead of libdevice ``erf`` (benchmarks/NOTES-fused.md has the fit and the cost). Measured on an
+element instead of libdevice ``erf`` (benchmarks/dev/NOTES-fused.md has the fit and the cost). Measured on an
 H100 against float64: max |error| / |z| = 1.1e-7 (PyTorch's own fp32 GELU: 1.2e-7), relative error 2.1e-7
 for z > 0, 2.8e-6 for z >= -3. The form does not cancel for
 negative z (the textbook ``0.5 z (1 + erf(z / sqrt 2))`` does), and for every finite z it is finite:

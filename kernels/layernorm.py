@@ -151,7 +151,7 @@ def launch_params(n: int, max_block: int = MAX_BLOCK, elem_size: int = 4) -> dic
         block_n = max(min(MIN_BLOCK, triton.next_power_of_2(max_block)), triton.next_power_of_2(n))
     block_r = max(1, PROGRAM_ELEMS // block_n)
     # ~64 bytes of the row per thread (16 fp32 / 32 16-bit values) in the single-block path: on the H100 8192-long
-    # 16-bit rows ran 0.095 ms with 8 warps, 0.104 with 16 (benchmarks/new_kernels_dev.py); looped: 16 values
+    # 16-bit rows ran 0.095 ms with 8 warps, 0.104 with 16 (benchmarks/dev/new_kernels_dev.py); looped: 16 values
     per_thread = 16 if looped else max(16, 64 // elem_size)
     warps = min(16, max(4, block_r * block_n // (32 * per_thread)))
     return dict(BLOCK_N=block_n, BLOCK_R=block_r, LOOPED=looped, num_warps=warps)

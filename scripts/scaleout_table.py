@@ -1,6 +1,6 @@
-"""Tables for the scale-out device scripts (scripts/device_scaleout.sh, scripts/device_multigpu.sh).
+"""Tables for the scale-out device script (scripts/device_scaleout.sh).
 
-Reads what those scripts leave in one directory and prints markdown (also written to summary.md there):
+Reads what that script leaves in one directory and prints markdown (also written to summary.md there):
 
 * ``timings.txt``: one line per run, ``NAME START_EPOCH END_EPOCH EXIT_CODE WORKERS``;
 * ``NAME.xml``: pytest ``--junitxml`` of that run (the fuzz tests' properties: worker, pid, GPU, examples,

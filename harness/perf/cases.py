@@ -80,7 +80,7 @@ KERNEL_CASES = (
     + tuple(KernelCase(k, s, "float32") for k in MAIN_KERNELS for s in ("medium", "small"))
 )
 
-#: every (shape, dtype) a kernel case uses gets eager and torch.compile timings in the same session
+#: every (shape, dtype) a kernel case uses gets eager and torch.compile timings in the same pytest run
 REFERENCE_CASES = tuple(ReferenceCase(m, s, d) for (s, d) in dict.fromkeys((c.shape, c.dtype) for c in KERNEL_CASES)
                         for m in ("eager", "compile"))
 

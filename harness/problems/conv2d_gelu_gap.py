@@ -28,7 +28,7 @@ import torch.nn.functional as F
 
 from ..example import Example
 from ..precision import DTYPES, FP32_TINY, U_ACC, accumulation_roundoff, gamma, operand_roundoff, output_roundoff
-from . import Problem, register
+from .problem import Problem, register
 
 GELU_LIPSCHITZ = 1.129
 

@@ -66,7 +66,7 @@ from torch.utils._python_dispatch import TorchDispatchMode
 
 from ..example import LAYOUTS, Example, apply_layout
 from ..precision import DTYPES, torch_dtype
-from . import Problem, ReferenceRaised, register
+from .problem import Problem, ReferenceRaised, register
 from .reference_file import ReferenceLoadError, ReferenceSource, one_line
 from .reference_sizes import (
     as_constraints,

@@ -44,7 +44,7 @@ import torch.nn as nn
 
 from ..example import Example
 from ..precision import DTYPES, FP32_TINY, U_ACC, gamma, output_roundoff
-from . import Problem, register
+from .problem import Problem, register
 
 
 class Model(nn.Module):

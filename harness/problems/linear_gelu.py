@@ -30,8 +30,8 @@ import torch.nn.functional as F
 
 from ..example import Example
 from ..precision import DTYPES, FP32_TINY, U_ACC, accumulation_roundoff, gamma, operand_roundoff, output_roundoff
-from . import Problem, register
 from .conv2d_gelu_gap import GELU_LIPSCHITZ
+from .problem import Problem, register
 
 
 class Model(nn.Module):

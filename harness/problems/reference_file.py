@@ -16,7 +16,7 @@ import collections
 import hashlib
 import os
 
-from ..candidates import CandidateError
+from ..sourcefile import CandidateError
 
 HOOK = "__fusefuzz_size__"
 

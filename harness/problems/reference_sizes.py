@@ -156,7 +156,7 @@ def load_strategy(spec: str):
     if not sep or not target or not attr:
         raise ReferenceLoadError(f"--strategy={spec!r} must be MODULE:NAME or FILE.py:NAME")
     if target.endswith(".py") or os.sep in target:
-        from ..candidates import import_file
+        from ..sourcefile import import_file
 
         module = import_file(target, what="strategy")
     else:

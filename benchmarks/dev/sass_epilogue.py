@@ -1,7 +1,7 @@
-"""Static SASS instruction mix of the epilogue probe's loop (benchmarks/epilogue_probe.py), compiled for sm_90
-on a machine without a GPU: the "~13 instructions per value" of benchmarks/NOTES-fused.md (session 4).
+"""Static SASS instruction mix of the epilogue probe's loop (benchmarks/dev/epilogue_probe.py), compiled for sm_90
+on a machine without a GPU: the "~13 instructions per value" of benchmarks/dev/NOTES-fused.md.
 
-    python scripts/sass_epilogue.py [--mode 0|1]     (needs the triton wheel's cuobjdump; no GPU)
+    python benchmarks/dev/sass_epilogue.py [--mode 0|1]     (needs the triton wheel's cuobjdump; no GPU)
 
 Counts are per thread for one 64x128 tile (64 values per thread with 4 warps), plus the code outside the loop.
 """
@@ -13,7 +13,7 @@ import re
 import subprocess
 import sys
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 sys.path.insert(0, ROOT)
 
 import fusefuzz.harness.backend as _backend  # noqa: E402
@@ -23,7 +23,7 @@ _backend._selected = "cuda"  # compile for the GPU even here: select() would pic
 import triton  # noqa: E402
 from triton.backends.compiler import GPUTarget  # noqa: E402
 
-from benchmarks.epilogue_probe import _epilogue_probe  # noqa: E402
+from benchmarks.dev.epilogue_probe import _epilogue_probe  # noqa: E402
 
 
 def main(argv=None) -> int:

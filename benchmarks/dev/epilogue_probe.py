@@ -18,7 +18,7 @@ If the epilogue alone at full occupancy is E ms and the conv data path alone (th
 GELU left out, GELU_MODE=2) is D ms, a kernel that overlaps them perfectly still takes max(E, D): the
 0.30 ms target needs both below it.
 
-    python3 benchmarks/epilogue_probe.py [--json FILE]      (GPU only)
+    python3 benchmarks/dev/epilogue_probe.py [--json FILE]      (GPU only)
 """
 
 from __future__ import annotations

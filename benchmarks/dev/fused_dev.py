@@ -1,7 +1,7 @@
 """Dev bench for kernels/conv2d_gelu_gap_fused.py: correctness vs float64, GELU accuracy sweep, timings.
 
-GPU:   python benchmarks/fused_dev.py --variants A,B,C [--compile] [--out DIR]
-CPU:   TRITON_INTERPRET=1 python benchmarks/fused_dev.py --gelu-sweep-only   (interpreter: exp2 is exact
+GPU:   python benchmarks/dev/fused_dev.py --variants A,B,C [--compile] [--out DIR]
+CPU:   TRITON_INTERPRET=1 python benchmarks/dev/fused_dev.py --gelu-sweep-only   (interpreter: exp2 is exact
 there)
 
 Each variant launches the raw JIT kernel (autotuner bypassed) with explicit meta-parameters, so one run can
@@ -17,7 +17,7 @@ import time
 import torch
 import torch.nn.functional as F
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 _spec = importlib.util.spec_from_file_location(
     "cgg_fused", os.path.join(ROOT, "kernels", "conv2d_gelu_gap_fused.py")
 )

@@ -4,7 +4,7 @@ Builds variants of each kernel file by small source edits (written to a temporar
 ``@triton.jit`` needs a source file), then times every variant and, for the GEMM, every autotune config alone,
 next to eager PyTorch and torch.compile in the same process; accuracy of each variant against float64.
 
-    python3 benchmarks/new_kernels_dev.py --out DIR        # JSON + a table on stdout
+    python3 benchmarks/dev/new_kernels_dev.py --out DIR        # JSON + a table on stdout
 
 Variants (the edit each makes):
   linear_gelu  base  | spec (sizes/strides specialised by Triton's default rules, not do_not_specialize)
@@ -26,7 +26,7 @@ import torch
 import triton
 from triton.testing import do_bench
 
-REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 sys.path.insert(0, REPO)
 
 

@@ -1,0 +1,212 @@
+"""Judging one output: the failure record, an example's outcome, the lazily computed context a policy asks for
+(analysis, peer output, PyTorch's output) and :func:`judge`. Below both the runner (:mod:`fusefuzz.harness.runner`)
+and the property checks, which share these primitives.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import copy
+from dataclasses import dataclass, field
+
+import torch
+
+from . import kinds
+from .compare import Comparison, compare, mismatch_message
+from .example import Example
+from .policies import BoundPolicy
+from .precision import AUTO_ORDER, CONTRACTS, operand_roundoff, torch_dtype
+
+
+@dataclass
+class Failure:
+    kind: str
+    example: Example
+    message: str
+    config: str = ""
+    repro: str | None = None
+    details: dict = field(default_factory=dict)
+
+    @property
+    def summary(self) -> str:
+        return self.message.splitlines()[0] if self.message else self.kind
+
+    def to_json(self) -> dict:
+        return {"kind": self.kind, "example": self.example.to_dict(), "message": self.message,
+                "config": self.config, "repro": self.repro}
+
+
+@dataclass
+class Outcome:
+    example: Example
+    failures: list[Failure] = field(default_factory=list)
+    unsupported: str | None = None
+    configs_run: int = 0
+    #: worst error/bound ratio per contract (only for the bound policy)
+    ratios: dict = field(default_factory=dict)
+    seconds: float = 0.0
+
+    @property
+    def ok(self) -> bool:
+        return not self.failures
+
+
+# ----------------------------------------------------------------------------------------------------
+# What policies may ask for, computed lazily once per example
+# ----------------------------------------------------------------------------------------------------
+
+@contextlib.contextmanager
+def tf32_disabled():
+    saved = (torch.backends.cuda.matmul.allow_tf32, torch.backends.cudnn.allow_tf32)
+    torch.backends.cuda.matmul.allow_tf32 = False
+    torch.backends.cudnn.allow_tf32 = False
+    try:
+        yield
+    finally:
+        torch.backends.cuda.matmul.allow_tf32, torch.backends.cudnn.allow_tf32 = saved
+
+
+def round_operand(t: torch.Tensor, contract: str) -> torch.Tensor:
+    """Round a floating tensor the way ``contract`` rounds dot operands (a no-op when it keeps them)."""
+    if not t.is_floating_point():
+        return t
+    if contract == "tf32":  # Triton: truncate to 10 mantissa bits
+        bits = t.float().contiguous().view(torch.int32)
+        special = (bits & 0x7F800000) == 0x7F800000
+        kept = torch.where(special, bits, bits & -8192)  # -8192 == 0xFFFFE000 as int32
+        return kept.view(torch.float32).to(t.dtype)
+    if contract == "tf32-rn":  # round to nearest even at 10 mantissa bits
+        bits = t.float().contiguous().view(torch.int32)
+        special = (bits & 0x7F800000) == 0x7F800000
+        rounded = (bits + (((bits >> 13) & 1) + 0xFFF)) & -8192
+        return torch.where(special, bits, rounded).view(torch.float32).to(t.dtype)
+    if contract == "fp16":
+        return t.half().to(t.dtype)
+    if contract == "bf16":
+        return t.bfloat16().to(t.dtype)
+    return t
+
+
+class Context:
+    def __init__(self, problem, example, inputs, reference, budget, device):
+        self.problem = problem
+        self.example = example
+        self.inputs = inputs  # snapshots: what the candidate was given
+        self.reference = reference  # reference module at the example's dtype, parameters as copied
+        self.params = {n: p.detach() for n, p in reference.named_parameters()}
+        self.budget = budget
+        self.device = device
+        self._analysis = None
+        self._peer: dict[str, torch.Tensor] = {}
+        self._torch = None
+
+    def analysis(self):
+        if self._analysis is None:
+            self._analysis = self.problem.analyse(self.example, self.inputs, self.params)
+        return self._analysis
+
+    def emulated(self, contract: str):
+        """The problem's float64 analysis of the same computation with operands rounded like ``contract``."""
+        key = ("emulated", contract)
+        if key not in self._peer:
+            inputs = [round_operand(x, contract) for x in self.inputs]
+            # weights (dim >= 2) are dot operands; biases (1-D) are added in fp32 and stay as they are
+            params = {n: round_operand(p, contract) if p.dim() >= 2 else p for n, p in self.params.items()}
+            self._peer[key] = self.problem.analyse(self.example, inputs, params)
+        return self._peer[key]
+
+    def peer_output(self, contract: str) -> torch.Tensor:
+        """PyTorch at the candidate's precision: TF32 off, operands pre-rounded like the contract."""
+        if contract not in self._peer:
+            rounds = operand_roundoff(contract, self.example.dtype) > 0
+            model = copy.deepcopy(self.reference)
+            with torch.no_grad():
+                if rounds:
+                    for p in model.parameters():
+                        if p.dim() >= 2:  # weights are dot operands; biases are added in fp32
+                            p.copy_(round_operand(p, contract))
+                inputs = [round_operand(x, contract) if rounds else x for x in self.inputs]
+                with tf32_disabled():
+                    self._peer[contract] = _run_reference(model, inputs, self.example)
+        return self._peer[contract]
+
+    def torch_output(self) -> torch.Tensor:
+        """The reference at the candidate's dtype with PyTorch's default flags (KernelBench's check)."""
+        if self._torch is None:
+            with torch.no_grad():
+                self._torch = _run_reference(self.reference, self.inputs, self.example)
+        return self._torch
+
+
+def _run_reference(model, inputs, example):
+    try:
+        return model(*inputs)
+    except RuntimeError as e:
+        # Some CPU builds lack low-precision kernels (e.g. fp16 conv): compute in fp32, round the result.
+        if "not implemented for" not in str(e) or example.dtype == "float32":
+            raise
+        m32 = copy.deepcopy(model).float()
+        return m32(*[x.float() for x in inputs]).to(torch_dtype(example.dtype))
+
+
+def check_output(out, problem, example, device) -> str | None:
+    """Why ``out`` is not an acceptable output tensor, or None."""
+    if not isinstance(out, torch.Tensor):
+        return f"forward returned {type(out).__name__}, not a torch.Tensor"
+    want_shape = tuple(problem.output_shape(example))
+    if tuple(out.shape) != want_shape:
+        return f"output shape {tuple(out.shape)} != expected {want_shape}"
+    want_dtype = torch_dtype(example.dtype)
+    if out.dtype != want_dtype:
+        return f"output dtype {out.dtype} != expected {want_dtype}"
+    if out.device.type != torch.device(device).type:
+        return f"output on device {out.device} != expected {device}"
+    return None
+
+
+def _looser(contract: str) -> list[str]:
+    u = CONTRACTS[contract].unit_roundoff
+    return [c for c in AUTO_ORDER if CONTRACTS[c].unit_roundoff > u]
+
+
+def judge(ctx: Context, out: torch.Tensor, policy, precision: str, config: str) -> tuple[Failure | None, dict]:
+    """Compare one output under ``policy``; ``precision`` is a contract name or ``"auto"``."""
+    ex = ctx.example
+    ratios: dict[str, float] = {}
+    contracts = list(getattr(ctx.problem, "auto_contracts", AUTO_ORDER)) if precision == "auto" else [precision]
+    comps: dict[str, Comparison] = {}
+    tensors: dict[str, tuple] = {}
+    for c in contracts:
+        expected, allowed = policy.expected_and_allowed(ctx, c)
+        tensors[c] = (expected, torch.broadcast_to(allowed, expected.shape))
+        comps[c] = compare(out, expected, allowed)
+        ratios[c] = comps[c].worst_ratio
+    chosen = contracts[-1] if precision == "auto" else precision
+    comp = comps[chosen]
+    if comp.ok:
+        return None, ratios
+    label = policy.label(chosen if precision != "auto" else f"auto: {'/'.join(contracts)}")
+    kind = comp.kind
+    message = mismatch_message(comp, policy=label, example=ex.describe(), config=config)
+    if kind == kinds.MISMATCH and precision != "auto" and isinstance(policy, BoundPolicy):
+        for looser in _looser(precision):
+            expected, allowed = policy.expected_and_allowed(ctx, looser)
+            c2 = compare(out, expected, allowed)
+            ratios[looser] = c2.worst_ratio
+            if not c2.ok:
+                continue
+            # Fitting the looser bound is not enough (a small genuine bug fits a loose bound too): the output
+            # must match the computation with operands rounded the looser way, to accumulation accuracy.
+            emulated = ctx.emulated(looser)
+            c3 = compare(out, emulated.ref64, 2 * ctx.problem.bound(emulated, "ieee", ctx.budget))
+            if c3.ok:
+                kind = kinds.PRECISION_CONTRACT
+                message = (f"Errors exceed the declared {precision} contract but match a computation with "
+                           f"{looser} operand rounding (error/bound {comp.worst_ratio:.3g} under {precision}; "
+                           f"{c3.worst_ratio:.3g} against the {looser}-rounded float64 result): declare "
+                           f"precision={looser!r} or fix the kernel.\n" + message)
+                break
+    expected, allowed = tensors[chosen]
+    details = {"expected": expected.double().cpu().tolist(), "allowed": allowed.double().cpu().tolist(),
+               "policy": label}
+    return Failure(kind, ex, message, config, details=details), ratios
