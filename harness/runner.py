@@ -24,7 +24,6 @@ from __future__ import annotations
 import contextlib
 import copy
 import time
-import traceback
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -36,6 +35,7 @@ from .compare import Comparison, compare, mismatch_message
 from .configs import pinned, sweep
 from .example import Example, apply_layout
 from .guards import Watch
+from .messages import exception_message as _exception_message
 from .policies import BoundPolicy
 from .precision import AUTO_ORDER, CONTRACTS, operand_roundoff, torch_dtype
 from .problems import ReferenceRaised
@@ -177,18 +177,6 @@ def _run_reference(model, inputs, example):
 def _sync(device: str) -> None:
     if device == "cuda":
         torch.cuda.synchronize()
-
-
-def _exception_message(exc: BaseException) -> str:
-    tb = traceback.extract_tb(exc.__traceback__)
-    where = ""
-    if tb:
-        last = tb[-1]
-        where = f" (at {last.filename.rsplit('/', 1)[-1]}:{last.lineno} in {last.name})"
-    text = " ".join(str(exc).split())
-    if len(text) > 500:
-        text = text[:500] + " ..."
-    return f"{type(exc).__name__}: {text}{where}"
 
 
 def check_output(out, problem, example, device) -> str | None:
