@@ -30,7 +30,7 @@ import numpy as np
 import torch
 
 from . import backend, kinds
-from .candidates import Candidate, copy_parameters
+from .candidates import Candidate, MissingParameter, copy_parameters
 from .compare import Comparison, compare, mismatch_message
 from .configs import pinned, sweep
 from .example import Example, apply_layout
@@ -326,7 +326,10 @@ def _run_example(problem, candidate, example, policy, precision, device, checks,
         if reason:
             raise _Stop(unsupported=reason) from None
         fail(kinds.EXCEPTION, f"ModelNew{problem.init_args(example)} raised {_exception_message(e)}")
-    param_map = copy_parameters(reference, model)  # CandidateError propagates: a structural problem, not a bug found
+    try:
+        param_map = copy_parameters(reference, model)  # CandidateError propagates: a structural problem
+    except MissingParameter as e:  # but a parameter the candidate lacks entirely is a wrong model
+        fail(kinds.MISSING_PARAMETER, str(e), param_map=e.mapping)
     param_snapshot = {n: p.detach().clone() for n, p in model.named_parameters()}
     ctx = Context(problem, example, snapshots, reference, candidate.approx_budget, device)
     reference_ops = problem.reference_ops - frozenset(candidate.allowed_ops)
