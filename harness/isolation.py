@@ -477,6 +477,7 @@ class _Worker:
         self.conn = None
 
     def start(self, timeout: float = STARTUP_TIMEOUT) -> None:
+        deadline = time.monotonic() + timeout  # starting the forkserver (the first worker) counts too
         ctx = _context()
         parent, child = ctx.Pipe(duplex=True)
         self.proc = ctx.Process(target=_worker_main, name="fusefuzz-worker", daemon=True,
@@ -487,7 +488,7 @@ class _Worker:
         child.close()
         self.conn = parent
         _LIVE.add(self)
-        ev = self.wait(time.monotonic() + timeout)
+        ev = self.wait(deadline)
         what = f"{self.module_key[1]!r}"
         if ev[0] == "msg" and ev[1][0] == "ready":
             return
@@ -601,8 +602,9 @@ def preflight(problem, spec: str, *, precision: str | None = None, timeout: floa
     _TEMP_DIRS.append(log_dir)
     worker = _Worker(problem.name, key[1], log_dir)
     limit = max(STARTUP_TIMEOUT, timeout or 0)
-    if deadline is not None:
-        limit = min(limit, max(deadline - time.monotonic(), 0.0))
+    budget = deadline is not None and deadline - time.monotonic() < limit
+    if budget:
+        limit = max(deadline - time.monotonic(), 0.0)
     worker.start(limit)
     offset = worker.log_size()
     worker.send(("preflight", ref))
@@ -619,7 +621,8 @@ def preflight(problem, spec: str, *, precision: str | None = None, timeout: floa
     if ev[0] == "msg" and ev[1][0] == "error":
         raise WorkerError(ev[1][1])
     if ev[0] == "timeout":
-        raise CandidateError(f"cannot set up candidate {spec!r}: building it did not finish within {limit:.3g} s")
+        raise CandidateError(f"cannot set up candidate {spec!r}: building it did not finish within {limit:.3g} s"
+                             + (" (what was left of the budget)" if budget else ""))
     raise CandidateError(f"cannot set up candidate {spec!r}: the worker {_describe_exit(ev[1])} while building "
                          f"it{_hint(worker.stderr_tail(offset), ref['target'])}")
 
