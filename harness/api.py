@@ -110,9 +110,9 @@ def verdict(candidate, reference=None, *, budget_s: float = DEFAULT_BUDGET_S, pr
                 name = os.path.basename(cand_path)
                 prob = _problem(reference, sources, problem, sizes, strategy, policy)
                 loaded = _load(prob, cand_path, precision, timeout, deadline)
-                return _campaign(prob, loaded, deadline, budget_s, profile=profile, seed=seed, max_examples=max_examples,
-                                 precision=precision, policy=policy, dtypes=dtypes, layouts=layouts,
-                                 timeout=timeout, strict=strict, repro_dir=repro_dir)
+                return _campaign(prob, loaded, deadline, budget_s, profile=profile, seed=seed,
+                                 max_examples=max_examples, precision=precision, policy=policy, dtypes=dtypes,
+                                 layouts=layouts, timeout=timeout, strict=strict, repro_dir=repro_dir)
             except _LoadError as e:  # the candidate, the reference or an option cannot be used
                 return _error_record(str(e), 2, name, began, budget_s)
             except Exception as e:  # noqa: BLE001 - a bug of fusefuzz: the record says so, the caller goes on
@@ -163,8 +163,8 @@ def _load(problem, path, precision, timeout, deadline):
         raise _LoadError(str(e)) from None
 
 
-def _campaign(problem, candidate, deadline, budget_s, *, profile, seed, max_examples, precision, policy, dtypes, layouts,
-              timeout, strict, repro_dir) -> dict:
+def _campaign(problem, candidate, deadline, budget_s, *, profile, seed, max_examples, precision, policy, dtypes,
+              layouts, timeout, strict, repro_dir) -> dict:
     from . import policies, profiles
     from .campaign import run_campaign
     from .problems import kernelbench
