@@ -84,7 +84,7 @@ def _silenced(database: str):
 def verdict(candidate, reference=None, *, budget_s: float = DEFAULT_BUDGET_S, profile: str = "ci",
             seed: int | None = None, max_examples: int | None = None, problem: str | None = None,
             sizes=None, strategy=None, precision: str | None = None, policy: str | None = None,
-            dtypes=None, layouts=None, timeout: float | None = None, strict: bool = False,
+            dtypes=None, layouts=None, timeout: float | None = None, strict: bool = False, shrink: bool = True,
             repro_dir: str | None = None) -> dict:
     """Judge ``candidate`` against ``reference`` (paths or sources, see the module docstring) within ``budget_s``
     seconds; return the verdict record, never raise for what the candidate or reference does.
@@ -92,8 +92,9 @@ def verdict(candidate, reference=None, *, budget_s: float = DEFAULT_BUDGET_S, pr
     ``profile``/``seed``/``max_examples``: the Hypothesis search (as ``fusefuzz check``); ``sizes``/``strategy``:
     with a reference, as ``--sizes``/``--strategy``; ``problem``: a built-in problem when there is no reference;
     ``precision``, ``policy``, ``dtypes``/``layouts`` (sequences of names), ``timeout`` (seconds per example),
-    ``strict`` as on the command line; ``repro_dir``: write repro scripts there (and keep source files beside
-    them, which the scripts load)."""
+    ``strict`` as on the command line; ``shrink=False``: failures as first found (a reward needs no minimal
+    example; shrinking may take most of the budget); ``repro_dir``: write repro scripts there (and keep source
+    files beside them, which the scripts load)."""
     began = time.monotonic()
     if not (isinstance(budget_s, (int, float)) and budget_s > 0):
         raise ValueError(f"budget_s={budget_s!r} must be a positive number of seconds")
@@ -112,7 +113,7 @@ def verdict(candidate, reference=None, *, budget_s: float = DEFAULT_BUDGET_S, pr
                 loaded = _load(prob, cand_path, precision, timeout, deadline)
                 return _campaign(prob, loaded, deadline, budget_s, profile=profile, seed=seed,
                                  max_examples=max_examples, precision=precision, policy=policy, dtypes=dtypes,
-                                 layouts=layouts, timeout=timeout, strict=strict, repro_dir=repro_dir)
+                                 layouts=layouts, timeout=timeout, strict=strict, shrink=shrink, repro_dir=repro_dir)
             except _LoadError as e:  # the candidate, the reference or an option cannot be used
                 return _error_record(str(e), 2, name, began, budget_s)
             except Exception as e:  # noqa: BLE001 - a bug of fusefuzz: the record says so, the caller goes on
@@ -164,7 +165,7 @@ def _load(problem, path, precision, timeout, deadline):
 
 
 def _campaign(problem, candidate, deadline, budget_s, *, profile, seed, max_examples, precision, policy, dtypes,
-              layouts, timeout, strict, repro_dir) -> dict:
+              layouts, timeout, strict, shrink, repro_dir) -> dict:
     from . import policies, profiles
     from .campaign import run_campaign
     from .problems import kernelbench
@@ -187,6 +188,6 @@ def _campaign(problem, candidate, deadline, budget_s, *, profile, seed, max_exam
     result = run_campaign(problem, candidate, profile=profile, max_examples=max_examples, seed=seed,
                           policy=parsed, precision=precision,
                           strategy_options=options, repro_dir=repro_dir, isolate=True, timeout=timeout,
-                          strict=strict, budget_s=max(deadline - time.monotonic(), 1e-3))
+                          strict=strict, shrink=shrink, budget_s=max(deadline - time.monotonic(), 1e-3))
     kernelbench.annotate(result, problem, before)
     return {**result.to_json(), "budget_s": budget_s}
