@@ -162,6 +162,8 @@ def _load(problem, path, precision, timeout, deadline):
         return candidate
     except (CandidateError, ValueError) as e:
         raise _LoadError(str(e)) from None
+    except isolation.WorkerError as e:  # setting it up failed in the worker: as the CLI, a load error
+        raise _LoadError(" ".join(str(e).split())[-500:]) from None
 
 
 def _campaign(problem, candidate, deadline, budget_s, *, profile, seed, max_examples, precision, policy, dtypes,
