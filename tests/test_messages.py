@@ -12,7 +12,7 @@ import torch
 import triton
 import triton.language as tl
 from conftest import candidate_path
-from fusefuzz.harness import candidates, configs, kinds, problems
+from fusefuzz.harness import backend, candidates, configs, kinds, problems
 from fusefuzz.harness.example import Example
 from fusefuzz.harness.guards import Watch
 from fusefuzz.harness.messages import exception_message, is_candidate_frame
@@ -75,6 +75,7 @@ def _launch_erf_fp16():
     _erf_kernel[(1,)](x, torch.empty_like(x), 8, BLOCK=16)
 
 
+@pytest.mark.skipif(backend.name() != "interpreter", reason="the interpreter's own error wrapping")
 def test_interpreter_errors_name_the_original_exception_and_the_kernel_line():
     with pytest.raises(Exception) as info:
         _launch_erf_fp16()
@@ -143,11 +144,22 @@ def test_where_never_names_fusefuzz_code():
     assert is_candidate_frame(candidate_path("direct_exact.py"))
 
 
+def _example(dtype="float32"):
+    return Example(sizes=dict(batch=1, in_channels=2, out_channels=2, height=4, width=4, kernel_size=2), dtype=dtype)
+
+
+def test_a_kernel_triton_refuses_reads_cause_first_on_either_backend():
+    """On a GPU a CompilationError, in the interpreter an InterpreterError: the cause on the first line."""
+    cand = candidates.load(candidate_path("erf_in_input_dtype.py"))
+    (failure,) = run_example(PROBLEM, cand, _example("float16"), checks=()).failures
+    first = failure.message.splitlines()[0]
+    assert failure.kind == kinds.EXCEPTION and CAUSE in first, failure.message
+    assert "(at erf_in_input_dtype.py:" in first and "fusefuzz" not in failure.message
+    assert run_example(PROBLEM, cand, _example("float32"), checks=()).ok  # fp32: tl.erf is fine
+
+
 # ----------------------------------------------------------------------------------------------------
 # an autotuned meta-parameter passed explicitly
-
-def _example():
-    return Example(sizes=dict(batch=1, in_channels=2, out_channels=2, height=4, width=4, kernel_size=2))
 
 
 def test_conflicting_meta_parameters_read_as_triton_raises_them(tmp_path):
