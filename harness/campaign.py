@@ -242,10 +242,11 @@ def run_campaign(problem, candidate: Candidate, *, profile: str | None = None, m
     ``on_example(result, outcome)`` after it (progress displays, statistics). ``shrink=False`` skips
     Hypothesis' shrink phase (failures are reported as first found); ``first_failure_only`` ends the search at
     the first failing example (the kill-rate test). ``strict`` is recorded in the result (notes count as failures).
-    ``budget_s``: wall-clock seconds for the whole campaign: no example starts once the time left is less than the
-    slowest so far, an isolated example is stopped when it runs past the budget (a ``timeout`` failure only when no
-    example finished, or it ran 10x the slowest that did), and the failures found by then are the verdict
-    (``budget_spent`` says the budget ended the search; shrinking may be unfinished)."""
+    ``budget_s``: wall-clock seconds for the whole campaign: after the first example (always run: no verdict
+    without one) no example starts once the time left is less than the slowest so far, an isolated example is
+    stopped when it runs past the budget (a ``timeout`` failure only when no example finished, or it ran 10x the
+    slowest that did), and the failures found by then are the verdict (``budget_spent`` says the budget ended the
+    search; shrinking may be unfinished)."""
     began = time.monotonic()
     if budget_s is not None and not budget_s > 0:
         raise ValueError(f"budget_s={budget_s!r} must be a positive number of seconds")
@@ -273,15 +274,17 @@ def run_campaign(problem, candidate: Candidate, *, profile: str | None = None, m
         raise ValueError("timeout= needs isolate=True: only a worker process can be stopped")
 
     failed: dict[str, Failure] = {}  # by example, for replays once the budget is spent
-    slowest = [0.0]
+    slowest, begun = [0.0], [0]
 
     def prop(example):
         if deadline is not None:
             key = repr(sorted(example.to_dict().items()))
             if key in failed:  # Hypothesis replays what failed: answered without running it again
                 _counterexample(failed[key])
-            if deadline - time.monotonic() < slowest[0] or time.monotonic() >= deadline:
+            # the first example always starts (isolated, it is stopped at the deadline): no verdict without one
+            if begun[0] and (deadline - time.monotonic() < slowest[0] or time.monotonic() >= deadline):
                 raise BudgetSpent()
+            begun[0] += 1
         if isolated is not None and isolated.should_skip(example):
             reject()  # the timeout budget is spent: examples never seen before are not run
         result.examples_run += 1

@@ -9,6 +9,7 @@ from fusefuzz.harness import campaign, candidates, isolation, kinds, problems
 from fusefuzz.harness.api import is_source, verdict
 
 EXAMPLES = os.path.join(REPO, "examples")
+PROBLEM = problems.get("conv2d_gelu_gap")
 FAST = dict(seed=0, max_examples=4, dtypes=["float32"], shrink=False)
 
 
@@ -112,3 +113,18 @@ def test_a_reference_that_cannot_be_loaded_and_bad_options_are_exit_2_records():
     assert verdict(good, _read("references", "level1_softmax.py"), policy="bound", budget_s=60)["exit_code"] == 2
     with pytest.raises(ValueError, match="budget_s=0"):
         verdict(good, budget_s=0)
+
+
+def test_run_campaign_budget_ends_the_search_and_keeps_what_was_found():
+    kw = dict(profile="dev", max_examples=1000, seed=0, strategy_options=dict(dtypes=("float32",)), max_macs=2000)
+    start = time.monotonic()
+    result = campaign.run_campaign(PROBLEM, candidates.load(candidate_path("direct_exact.py")), budget_s=3, **kw)
+    assert time.monotonic() - start < 3 + 5 and result.budget_spent and result.verdict == "pass"
+    assert 1 <= result.examples_run < 1000 and any("budget ended the search" in n for n in result.notes)
+    # a budget spent before the first example still runs that one: a verdict needs an example
+    failing = campaign.run_campaign(PROBLEM, candidates.load(candidate_path("no_bias.py")), budget_s=1e-3, **kw)
+    assert failing.verdict == "fail" and {f.kind for f in failing.failures} == {kinds.MISSING_PARAMETER}
+    assert failing.to_json()["budget_spent"] is True and failing.exit_code == 1 and failing.examples_run == 1
+    unbudgeted = campaign.run_campaign(PROBLEM, candidates.load(candidate_path("direct_exact.py")),
+                                       **{**kw, "max_examples": 2})
+    assert not unbudgeted.budget_spent and "budget_spent" not in unbudgeted.to_json()
