@@ -47,7 +47,18 @@ class CounterExample(Exception):
         self.failure = failure
 
 
+class BudgetSpent(BaseException):
+    """The campaign's wall-clock budget (``budget_s``) is spent: ends the search at once, Hypothesis included
+    (not an ``Exception``, so Hypothesis neither counts nor shrinks it). The failures found so far stand."""
+
+
 _EXCEPTIONS: dict[str, type] = {}
+
+
+def _counterexample(failure: Failure):
+    """Raise ``failure`` for Hypothesis, always from this line (Hypothesis tells bugs apart by where they are
+    raised: one kind, one bug)."""
+    raise _exception_for(failure.kind)(failure)
 
 
 def _exception_for(kind: str) -> type:
@@ -81,6 +92,11 @@ class CampaignResult:
     notes: list[str] = field(default_factory=list)
     #: examples judged per "dtype/layout" (what a passing verdict covers)
     coverage: Counter = field(default_factory=Counter)
+    #: ``--strict`` was asked for (notes count as failures under it)
+    strict: bool = False
+    #: the wall-clock budget in seconds (None: none), and whether it ended the search
+    budget_s: float | None = None
+    budget_spent: bool = False
 
     @property
     def consistent_with(self) -> list[str]:
@@ -88,11 +104,14 @@ class CampaignResult:
 
     @property
     def exit_code(self) -> int:
-        return {"pass": 0, "unsupported": 0, "fail": 1}.get(self.verdict, 2)
+        """0 no failure (notes allowed), 1 a failure, 3 the harness itself failed (verdict ``error``); exit 2,
+        a candidate that cannot be loaded, happens before any campaign."""
+        return {"pass": 0, "unsupported": 0, "fail": 1}.get(self.verdict, 3)
 
     def to_json(self) -> dict:
         return {
             "verdict": self.verdict,
+            "exit_code": self.exit_code,
             "examples_run": self.examples_run,
             "failures": [f.to_json() for f in self.failures],
             "unsupported": [{"reason": r, "examples": n} for r, n in self.unsupported.items()],
@@ -111,6 +130,8 @@ class CampaignResult:
             **({"sanitizer": self.sanitizer} if self.sanitizer is not None else {}),
             **({"notes": list(self.notes)} if self.notes else {}),
             "coverage": dict(sorted(self.coverage.items())),
+            "strict": self.strict,
+            **({"budget_s": self.budget_s, "budget_spent": self.budget_spent} if self.budget_s is not None else {}),
         }
 
 
@@ -192,20 +213,31 @@ def run_campaign(problem, candidate: Candidate, *, profile: str | None = None, m
                  max_macs: int | None | str = "auto", strategy_options: dict | None = None,
                  repro_dir: str | None = None, journal: str | None = None, on_example=None, on_start=None,
                  isolate: bool = False, timeout: float | None = None, shrink: bool = True,
-                 first_failure_only: bool = False) -> CampaignResult:
+                 first_failure_only: bool = False, strict: bool = False,
+                 budget_s: float | None = None) -> CampaignResult:
     """Fuzz ``candidate`` against ``problem``. With ``isolate``, every example runs in a worker process
     (:mod:`fusefuzz.harness.isolation`): crashes and hangs (``timeout`` seconds per example, default per backend)
     become failures of kind ``crash`` / ``timeout``. ``on_start(example)`` is called before each example and
     ``on_example(result, outcome)`` after it (progress displays, statistics). ``shrink=False`` skips
     Hypothesis' shrink phase (failures are reported as first found); ``first_failure_only`` ends the search at
-    the first failing example (the kill-rate test)."""
+    the first failing example (the kill-rate test). ``strict`` is recorded in the result (notes count as failures).
+    ``budget_s``: wall-clock seconds for the whole campaign: after the first example (always run: no verdict
+    without one) no example starts once the time left is less than the slowest so far, an isolated example is
+    stopped when it runs past the budget (a ``timeout`` failure only when no example finished, or it ran 10x the
+    slowest that did), and the failures found by then are the verdict (``budget_spent`` says the budget ended the
+    search; shrinking may be unfinished)."""
+    began = time.monotonic()
+    if budget_s is not None and not budget_s > 0:
+        raise ValueError(f"budget_s={budget_s!r} must be a positive number of seconds")
+    deadline = None if budget_s is None else began + budget_s
     backend.select()
     policy = policy or default_policy(problem)
     precision = precision or candidate.precision or "auto"
     profile_name = profile or profiles.default_name()
     settings = profiles.get(profile_name, max_examples=max_examples, shrink=shrink, all_bugs=not first_failure_only)
     result = CampaignResult(candidate=candidate.name, problem=problem.name, backend=backend.describe(),
-                            profile=profile_name, policy=policy.label(precision), precision=precision)
+                            profile=profile_name, policy=policy.label(precision), precision=precision,
+                            strict=bool(strict), budget_s=budget_s)
     result.configs = [a.describe() for a in sweep(candidate.autotuners)]
     options = campaign_strategy_options(problem, max_macs=max_macs, extra=strategy_options)
     strategy = problem.strategy(**options)
@@ -215,22 +247,39 @@ def run_campaign(problem, candidate: Candidate, *, profile: str | None = None, m
     if isolate:
         from .isolation import IsolatedRunner
 
-        isolated = IsolatedRunner(problem, candidate, policy=policy, precision=precision, timeout=timeout)
+        isolated = IsolatedRunner(problem, candidate, policy=policy, precision=precision, timeout=timeout,
+                                  deadline=deadline)
     elif timeout is not None:
         raise ValueError("timeout= needs isolate=True: only a worker process can be stopped")
 
+    failed: dict[str, Failure] = {}  # by example, for replays once the budget is spent
+    slowest, begun = [0.0], [0]
+
     def prop(example):
+        if deadline is not None:
+            key = repr(sorted(example.to_dict().items()))
+            if key in failed:  # Hypothesis replays what failed: answered without running it again
+                _counterexample(failed[key])
+            # the first example always starts (isolated, it is stopped at the deadline): no verdict without one
+            if begun[0] and (deadline - time.monotonic() < slowest[0] or time.monotonic() >= deadline):
+                raise BudgetSpent()
+            begun[0] += 1
         if isolated is not None and isolated.should_skip(example):
             reject()  # the timeout budget is spent: examples never seen before are not run
         result.examples_run += 1
         result.coverage[f"{example.dtype}/{example.layout}"] += 1
         if on_start is not None:
             on_start(example)
+        started = time.monotonic()
         try:
             if isolated is not None:
                 outcome = isolated.run(example)
             else:
                 outcome = run_example(problem, candidate, example, policy=policy, precision=precision)
+        except BudgetSpent:  # the budget stopped this example: not judged
+            result.examples_run -= 1
+            result.coverage[f"{example.dtype}/{example.layout}"] -= 1
+            raise
         except CandidateError as e:  # structural, but only seen at this example: report, don't shrink forever
             outcome = None
             failure = Failure(kinds.EXCEPTION, example, f"candidate setup failed: {e}")
@@ -243,9 +292,12 @@ def run_campaign(problem, candidate: Candidate, *, profile: str | None = None, m
                 result.ratios[c] = max(result.ratios.get(c, 0.0), r)
         if on_example is not None:
             on_example(result, outcome)
+        slowest[0] = max(slowest[0], time.monotonic() - started)
         if failure is not None:
             log.record(failure)
-            raise _exception_for(failure.kind)(failure)
+            if deadline is not None:
+                failed[key] = failure
+            _counterexample(failure)
 
     test = settings(given(example=strategy)(prop))
     if seed is not None:
@@ -265,6 +317,9 @@ def run_campaign(problem, candidate: Candidate, *, profile: str | None = None, m
         if isolated is not None:
             isolated.close()
         raise
+    except BudgetSpent:
+        result.budget_spent = True
+        result.failures = list(log.latest.values())
     except BaseException as exc:  # noqa: BLE001 - sort Hypothesis's verdict into failures / harness errors
         others = []
         for leaf, flaky in _walk(exc):
@@ -284,11 +339,17 @@ def run_campaign(problem, candidate: Candidate, *, profile: str | None = None, m
         for ex in _explicit_examples(problem, options):
             try:
                 prop(ex)
+            except BudgetSpent:
+                result.budget_spent = True
+                break
             except CounterExample as e:
                 e.failure.message += "\n(a degenerate example run on purpose after the search; not shrunk)"
                 result.failures.append(e.failure)
                 break
     result.seconds = time.perf_counter() - start
+    if result.budget_spent:
+        result.notes.append(f"the time budget ended the search after {result.examples_run} examples"
+                            + ("; the failures are the smallest found by then" if result.failures else ""))
     if result.failures:
         result.verdict = "fail"
         if repro_dir:

@@ -29,6 +29,16 @@ from .precision import CONTRACTS
 from .sourcefile import CandidateError, import_file  # noqa: F401 - importable from here too
 
 
+class MissingParameter(CandidateError):
+    """The reference has a parameter the candidate lacks entirely: not a setup problem but a wrong model, judged
+    per example as a failure of kind ``missing_parameter`` (exit code 1). ``mapping``: the parameters that do
+    have a counterpart (reference name -> candidate name), for the repro script."""
+
+    def __init__(self, message: str, mapping: dict[str, str] | None = None):
+        super().__init__(message)
+        self.mapping = dict(mapping or {})
+
+
 @dataclass
 class Candidate:
     name: str
@@ -165,7 +175,8 @@ def copy_parameters(reference: torch.nn.Module, candidate: torch.nn.Module) -> d
     """Copy every reference parameter into the candidate; return {reference name: candidate name}.
 
     Matching: same name and shape first; the rest by shape when exactly one unmatched candidate
-    parameter has it. Missing, ambiguous or left-over parameters raise CandidateError.
+    parameter has it. Ambiguous or left-over parameters raise CandidateError; a reference parameter with no
+    counterpart while the candidate has none left over raises :class:`MissingParameter`.
     """
     ref_params = dict(reference.named_parameters())
     cand_params = dict(candidate.named_parameters())
@@ -174,6 +185,7 @@ def copy_parameters(reference: torch.nn.Module, candidate: torch.nn.Module) -> d
         if n in cand_params and tuple(cand_params[n].shape) == tuple(p.shape):
             mapping[n] = n
     free = [n for n in cand_params if n not in mapping.values()]
+    missing = []
     for n, p in ref_params.items():
         if n in mapping:
             continue
@@ -182,15 +194,24 @@ def copy_parameters(reference: torch.nn.Module, candidate: torch.nn.Module) -> d
             mapping[n] = same[0]
             free.remove(same[0])
         elif not same:
-            raise CandidateError(
-                f"ModelNew has no parameter for the reference's {n} (shape {tuple(p.shape)}); "
-                "name it the same or give it that shape"
-            )
+            missing.append(n)
         else:
             raise CandidateError(
                 f"ambiguous parameter copy: reference {n} (shape {tuple(p.shape)}) could go to any of "
                 f"{', '.join(same)}; name them like the reference (e.g. conv.weight, conv.bias)"
             )
+    if missing and free:  # a counterpart may exist under another name and shape: a setup problem
+        n = missing[0]
+        raise CandidateError(
+            f"ModelNew has no parameter for the reference's {n} (shape {tuple(ref_params[n].shape)}); its "
+            f"{', '.join(f'{c} {tuple(cand_params[c].shape)}' for c in free)} match none: name it like the reference "
+            "or give it that shape"
+        )
+    if missing:
+        shapes = ", ".join(f"{n} (shape {tuple(ref_params[n].shape)})" for n in missing)
+        raise MissingParameter(f"ModelNew has no parameter for the reference's {shapes}: it computes without "
+                               f"{'it' if len(missing) == 1 else 'them'}, so its output cannot follow the reference's "
+                               "(add the parameter and use it)", mapping)
     if free:
         raise CandidateError(
             f"ModelNew parameter(s) {', '.join(free)} have no counterpart in the reference and would keep "

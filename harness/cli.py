@@ -1,7 +1,7 @@
 """``fusefuzz``: fuzz a candidate file, or every bundled kernel, against the PyTorch reference.
 
-Exit codes: 0 no counterexample; 1 a counterexample or violation; 2 the candidate could not be loaded,
-or a usage error.
+Exit codes: 0 no failure (notes allowed); 1 a failure (a counterexample or violation); 2 the candidate could not
+be loaded, or a usage error; 3 the harness itself failed.
 """
 
 from __future__ import annotations
@@ -11,8 +11,9 @@ import os
 import signal
 import sys
 import threading
+import traceback
 
-EXIT_OK, EXIT_FAIL, EXIT_ERROR = 0, 1, 2
+EXIT_OK, EXIT_FAIL, EXIT_ERROR, EXIT_HARNESS = 0, 1, 2, 3
 #: the problem ``check`` uses when --problem is not given (``fuzz`` then takes every registered kernel's own)
 DEFAULT_PROBLEM = "conv2d_gelu_gap"
 
@@ -51,6 +52,8 @@ def _common(p: argparse.ArgumentParser) -> None:
                         "compute-sanitizer; skipped with a reason elsewhere")
     p.add_argument("--sanitizer-tools", default="memcheck", metavar="TOOLS",
                    help="comma list of memcheck, racecheck, initcheck, synccheck (default: %(default)s)")
+    p.add_argument("--strict", action="store_true",
+                   help="notes (things the reader should know that are no failure) count as failures")
     p.add_argument("--quiet", action="store_true",
                    help="no progress display (it is shown only on a terminal outside CI anyway; elsewhere one "
                         "summary line per campaign, which --quiet drops too)")
@@ -118,7 +121,7 @@ def _campaign(args, candidate, problem, *, isolate: bool = False, journal: str |
             policy=policies.parse(args.policy or problem.default_policy), precision=args.precision,
             max_macs=_max_macs(args.max_macs), strategy_options=_strategy_options(args), repro_dir=args.repro_dir,
             journal=journal, isolate=isolate, timeout=args.timeout if isolate else None,
-            on_example=progress.on_example, on_start=progress.on_start,
+            on_example=progress.on_example, on_start=progress.on_start, strict=args.strict,
         )
     kernelbench.annotate(result, problem, before)
     return result
@@ -175,6 +178,11 @@ def main(argv: list[str] | None = None) -> int:
         what = "terminated" if isinstance(e, _Terminated) else "interrupted"
         print(f"fusefuzz: {what}; failures found so far are in the --json report's .partial file", file=sys.stderr)
         return 143 if isinstance(e, _Terminated) else 130
+    except Exception as e:  # noqa: BLE001 - a bug of fusefuzz itself, not a verdict on the candidate
+        traceback.print_exc(file=sys.stderr)
+        print(f"fusefuzz: harness error (a bug in fusefuzz, not a verdict on the candidate): "
+              f"{type(e).__name__}: {' '.join(str(e).split())}", file=sys.stderr)
+        return EXIT_HARNESS
     finally:
         if previous is not None:
             signal.signal(signal.SIGTERM, previous)

@@ -10,6 +10,7 @@ on any backend, so pinning is a plain assignment of ``configs`` (restored afterw
 from __future__ import annotations
 
 import contextlib
+import functools
 import types
 from dataclasses import dataclass
 
@@ -80,22 +81,45 @@ def sweep(tuned: list[Tuned]) -> list[Assignment]:
     return [Assignment(j, tuple((t, t.configs[j % len(t.configs)]) for t in tuned)) for j in range(n)]
 
 
+def _as_if_tuning(autotuner, configs: list):
+    """``autotuner.run`` that refuses what Triton's benchmarking refuses before any launch: with several configs,
+    a meta-parameter passed explicitly that a config also sets. Pinned to one config, Triton would skip that check
+    and fail later with a TypeError about duplicate keyword arguments; the candidate must see Triton's own error."""
+    run = autotuner.run
+
+    @functools.wraps(run)
+    def checked(*args, **kwargs):
+        for cfg in configs:
+            conflicts = kwargs.keys() & getattr(cfg, "kwargs", {}).keys()
+            if conflicts:  # Triton's words (triton/runtime/autotuner.py, Autotuner._bench)
+                raise ValueError(f"Conflicting meta-parameters: {', '.join(conflicts)}."
+                                 " Make sure that you don't re-define auto-tuned symbols.")
+        return run(*args, **kwargs)
+
+    return checked
+
+
 @contextlib.contextmanager
 def pinned(assignment: Assignment):
-    """Make each autotuner of ``assignment`` see only its picked config."""
+    """Make each autotuner of ``assignment`` see only its picked config (and check its arguments as it would
+    with all of them, see :func:`_as_if_tuning`)."""
     saved = []
     for t, cfg in assignment.picks:
         at = t.autotuner
         if not hasattr(at, "_fusefuzz_all_configs"):
             at._fusefuzz_all_configs = list(at.configs)
-        saved.append((at, at.configs, dict(getattr(at, "cache", {}) or {})))
+        saved.append((at, at.configs, dict(getattr(at, "cache", {}) or {}), "run" in vars(at)))
+        if len(at._fusefuzz_all_configs) > 1 and "run" not in vars(at):
+            at.run = _as_if_tuning(at, at._fusefuzz_all_configs)
         at.configs = [cfg]
         if hasattr(at, "cache"):
             at.cache = {}
     try:
         yield assignment
     finally:
-        for at, configs, cache in saved:
+        for at, configs, cache, had_run in saved:
             at.configs = configs
             if hasattr(at, "cache"):
                 at.cache = cache
+            if not had_run:
+                vars(at).pop("run", None)

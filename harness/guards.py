@@ -13,6 +13,7 @@
 
 from __future__ import annotations
 
+import functools
 from collections import Counter
 
 import torch
@@ -46,6 +47,9 @@ def _patch_launch_counters() -> None:
         if getattr(original, "_fusefuzz_counted", False):
             continue
 
+        # named like the original: a launch with duplicate keyword arguments fails naming Triton's run, as it
+        # would without fusefuzz, not this counter
+        @functools.wraps(original)
         def run(self, *args, __original=original, **kwargs):
             global _launches
             _launches += 1

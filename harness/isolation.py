@@ -477,6 +477,7 @@ class _Worker:
         self.conn = None
 
     def start(self, timeout: float = STARTUP_TIMEOUT) -> None:
+        deadline = time.monotonic() + timeout  # starting the forkserver (the first worker) counts too
         ctx = _context()
         parent, child = ctx.Pipe(duplex=True)
         self.proc = ctx.Process(target=_worker_main, name="fusefuzz-worker", daemon=True,
@@ -487,7 +488,7 @@ class _Worker:
         child.close()
         self.conn = parent
         _LIVE.add(self)
-        ev = self.wait(time.monotonic() + timeout)
+        ev = self.wait(deadline)
         what = f"{self.module_key[1]!r}"
         if ev[0] == "msg" and ev[1][0] == "ready":
             return
@@ -586,10 +587,11 @@ def _kill_all() -> None:
         shutil.rmtree(d, ignore_errors=True)
 
 
-def preflight(problem, spec: str, *, precision: str | None = None, timeout: float | None = None) -> dict:
+def preflight(problem, spec: str, *, precision: str | None = None, timeout: float | None = None,
+              deadline: float | None = None) -> dict:
     """Load ``spec`` and run :func:`fusefuzz.harness.preflight.preflight` in a worker: a file that crashes or hangs
     while importing, or is structurally wrong, raises CandidateError here without touching the parent.
-    The worker is kept for the campaign that follows."""
+    The worker is kept for the campaign that follows. ``deadline`` (``time.monotonic()``) bounds the wait."""
     ref = ref_for_spec(spec, precision=precision)
     if ref["kind"] == "file" and not os.path.exists(ref["target"]):
         from .candidates import import_file
@@ -599,10 +601,14 @@ def preflight(problem, spec: str, *, precision: str | None = None, timeout: floa
     log_dir = tempfile.mkdtemp(prefix="fusefuzz-preflight-")
     _TEMP_DIRS.append(log_dir)
     worker = _Worker(problem.name, key[1], log_dir)
-    worker.start(max(STARTUP_TIMEOUT, timeout or 0))
+    limit = max(STARTUP_TIMEOUT, timeout or 0)
+    budget = deadline is not None and deadline - time.monotonic() < limit
+    if budget:
+        limit = max(deadline - time.monotonic(), 0.0)
+    worker.start(limit)
     offset = worker.log_size()
     worker.send(("preflight", ref))
-    ev = worker.wait(time.monotonic() + max(STARTUP_TIMEOUT, timeout or 0))
+    ev = worker.wait(time.monotonic() + limit if deadline is None else min(time.monotonic() + limit, deadline))
     if ev[0] == "msg" and ev[1][0] == "ok":
         old = _SPARES.pop(key, None)
         if old is not None:
@@ -615,8 +621,8 @@ def preflight(problem, spec: str, *, precision: str | None = None, timeout: floa
     if ev[0] == "msg" and ev[1][0] == "error":
         raise WorkerError(ev[1][1])
     if ev[0] == "timeout":
-        raise CandidateError(f"cannot set up candidate {spec!r}: building it did not finish within "
-                             f"{max(STARTUP_TIMEOUT, timeout or 0):g} s")
+        raise CandidateError(f"cannot set up candidate {spec!r}: building it did not finish within {limit:.3g} s"
+                             + (" (what was left of the budget)" if budget else ""))
     raise CandidateError(f"cannot set up candidate {spec!r}: the worker {_describe_exit(ev[1])} while building "
                          f"it{_hint(worker.stderr_tail(offset), ref['target'])}")
 
@@ -625,7 +631,9 @@ class IsolatedRunner:
     """Judge examples in worker processes; see the module docstring. Use as a context manager or close()."""
 
     def __init__(self, problem, candidate: Candidate, *, policy=None, precision: str | None = None,
-                 timeout: float | None = None, max_timeouts: int = MAX_TIMEOUTS):
+                 timeout: float | None = None, max_timeouts: int = MAX_TIMEOUTS, deadline: float | None = None):
+        """``deadline`` (a ``time.monotonic()`` value): the campaign's budget; no example runs past it (see
+        :meth:`_budget_cut`)."""
         backend.select()
         self.problem = problem
         self.candidate = candidate
@@ -637,6 +645,7 @@ class IsolatedRunner:
             raise ValueError(f"timeout={timeout!r} must be a positive number of seconds")
         self.timeout = float(timeout) if timeout else DEFAULT_TIMEOUTS.get(backend.name(), 120.0)
         self.max_timeouts = int(max_timeouts)
+        self.deadline = deadline
         self.stats = {"examples": 0, "workers_started": 0, "crashes": 0, "timeouts": 0, "timeout_seconds": 0.0,
                       "replayed": 0, "skipped": 0, "unattributed_crashes": 0}
         self.notes: list[str] = []
@@ -703,7 +712,17 @@ class IsolatedRunner:
             return spare
         w = _Worker(self.problem.name, self.key[1], self._log_dir)
         self.stats["workers_started"] += 1
-        w.start(max(STARTUP_TIMEOUT, self.timeout))
+        limit = max(STARTUP_TIMEOUT, self.timeout)
+        if self.deadline is not None:
+            limit = min(limit, max(self.deadline - time.monotonic(), 0.0))
+        try:
+            w.start(limit)
+        except CandidateError:
+            if self.deadline is not None and time.monotonic() >= self.deadline:
+                from .campaign import BudgetSpent
+
+                raise BudgetSpent() from None
+            raise
         self._worker = w
         return w
 
@@ -717,7 +736,9 @@ class IsolatedRunner:
         reused = w.examples > 0
         w.examples += 1
         offset = w.log_size()
-        limit = self.limit
+        own_limit = limit = self.limit
+        if self.deadline is not None:
+            limit = min(limit, max(self.deadline - time.monotonic(), 0.0))
         config, config_index, param_map = "", 0, {}
         start = time.monotonic()
         w.send(("run", self.ref, example.to_dict(), self.policy, self.precision))
@@ -747,11 +768,16 @@ class IsolatedRunner:
                 continue
             if ev[0] == "timeout":
                 self._retire()
+                self._budget_cut(limit, own_limit)
                 self.stats["timeouts"] += 1
                 self.stats["timeout_seconds"] += limit
-                shortened = limit < self.timeout
+                shortened = own_limit < self.timeout
                 why = (f"no answer within {limit:.3g} s" + (f" (shortened from {self.timeout:.3g} s after an earlier "
                                                             "timeout)" if shortened else ""))
+                if limit < own_limit:
+                    why += (f", when the campaign's budget ran out (the limit per example is {own_limit:.3g} s), "
+                            + ("and no example had finished" if not self._slowest else
+                               f"over 10x the slowest finished example ({self._slowest:.3g} s)"))
                 msg = (f"example timed out: {why}; the worker was killed\nExample: {example.describe()}"
                        + (f"\nRunning config: {config}" if config else ""))
                 failure = Failure(kinds.TIMEOUT, example, msg, config,
@@ -792,6 +818,16 @@ class IsolatedRunner:
                           details={"config_index": config_index, "param_map": param_map})
         self._known[key] = failure
         return Outcome(example, failures=[failure])
+
+    def _budget_cut(self, limit: float, own_limit: float) -> None:
+        """The budget stopped an example before its own time limit: unjudged (raises BudgetSpent) unless it had
+        run 10x as long as the slowest example that finished, or none had finished (then it is a timeout)."""
+        if limit >= own_limit or not self._slowest or limit >= max(10 * self._slowest, SHORT_FLOOR):
+            return
+        from .campaign import BudgetSpent
+
+        self.stats["examples"] -= 1
+        raise BudgetSpent()
 
     def _check_clean_exit(self, w, example, key, outcome, config, config_index, param_map) -> Outcome:
         offset = w.log_size()

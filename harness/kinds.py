@@ -31,10 +31,13 @@ NONDETERMINISTIC = "nondeterministic"
 BATCH_VARIANCE = "batch_variance"
 #: The errors are inconsistent with the precision contract the kernel declares.
 PRECISION_CONTRACT = "precision_contract"
+#: The reference has a parameter the candidate has no counterpart for at all (no parameter of that name, none
+#: of that shape left over): it computes without it (e.g. a convolution with no bias), whatever its values.
+MISSING_PARAMETER = "missing_parameter"
 
 FAILURE_KINDS = (
     MISMATCH, NAN, EXCEPTION, CRASH, TIMEOUT, BAD_OUTPUT, INPUT_MUTATED, STALE_OUTPUT,
-    TORCH_FALLBACK, UNINITIALIZED_OUTPUT, NONDETERMINISTIC, BATCH_VARIANCE, PRECISION_CONTRACT,
+    TORCH_FALLBACK, UNINITIALIZED_OUTPUT, NONDETERMINISTIC, BATCH_VARIANCE, PRECISION_CONTRACT, MISSING_PARAMETER,
 )
 
 #: Not a verdict: the backend cannot run this case correctly (e.g. bf16 ``tl.dot`` in the interpreter).

@@ -36,6 +36,9 @@ def pytest_addoption(parser):
     group.addoption("--fusefuzz-isolate", action="store_true", default=False,
                     help="run campaign examples in worker processes (crashes and hangs become failures of kind "
                          "crash/timeout; passed to campaigns through the fusefuzz_options fixture)")
+    group.addoption("--fusefuzz-strict", action="store_true", default=False,
+                    help="notes count as failures in fusefuzz campaigns (as fusefuzz check --strict; passed to "
+                         "campaigns through the fusefuzz_options fixture)")
     group.addoption("--fusefuzz-reference", default=None, metavar="REF.py",
                     help="KernelBench-format reference file the fusefuzz_check fixture fuzzes candidates against "
                          "when a test names none")
@@ -136,13 +139,13 @@ def pytest_runtest_teardown(item):
 
 @pytest.fixture
 def fusefuzz_options(request) -> dict:
-    """Campaign keyword arguments from the command line: profile, max_examples, seed, isolate."""
+    """Campaign keyword arguments from the command line: profile, max_examples, seed, isolate, strict."""
     from . import profiles
 
     opt = request.config.getoption
     return {"profile": opt("--fusefuzz-profile") or profiles.default_name(),
             "max_examples": opt("--fusefuzz-max-examples"), "seed": opt("--fusefuzz-seed"),
-            "isolate": bool(opt("--fusefuzz-isolate"))}
+            "isolate": bool(opt("--fusefuzz-isolate")), "strict": bool(opt("--fusefuzz-strict"))}
 
 
 @pytest.fixture

@@ -23,16 +23,16 @@ from __future__ import annotations
 
 import contextlib
 import time
-import traceback
 
 import numpy as np
 import torch
 
 from . import backend, kinds
-from .candidates import Candidate, copy_parameters
+from .candidates import Candidate, MissingParameter, copy_parameters
 from .configs import pinned, sweep
 from .example import Example, apply_layout
 from .guards import Watch
+from .messages import exception_message as _exception_message
 from .judging import (  # noqa: F401 - the judging primitives stay importable from here too
     Context,
     Failure,
@@ -50,18 +50,6 @@ from .problems import ReferenceRaised
 def _sync(device: str) -> None:
     if device == "cuda":
         torch.cuda.synchronize()
-
-
-def _exception_message(exc: BaseException) -> str:
-    tb = traceback.extract_tb(exc.__traceback__)
-    where = ""
-    if tb:
-        last = tb[-1]
-        where = f" (at {last.filename.rsplit('/', 1)[-1]}:{last.lineno} in {last.name})"
-    text = " ".join(str(exc).split())
-    if len(text) > 500:
-        text = text[:500] + " ..."
-    return f"{type(exc).__name__}: {text}{where}"
 
 
 class _Stop(Exception):
@@ -148,7 +136,10 @@ def _run_example(problem, candidate, example, policy, precision, device, checks,
         if reason:
             raise _Stop(unsupported=reason) from None
         fail(kinds.EXCEPTION, f"ModelNew{problem.init_args(example)} raised {_exception_message(e)}")
-    param_map = copy_parameters(reference, model)  # CandidateError propagates: a structural problem, not a bug found
+    try:
+        param_map = copy_parameters(reference, model)  # CandidateError propagates: a structural problem
+    except MissingParameter as e:  # but a parameter the candidate lacks entirely is a wrong model
+        fail(kinds.MISSING_PARAMETER, str(e), param_map=e.mapping)
     param_snapshot = {n: p.detach().clone() for n, p in model.named_parameters()}
     ctx = Context(problem, example, snapshots, reference, candidate.approx_budget, device)
     reference_ops = problem.reference_ops - frozenset(candidate.allowed_ops)

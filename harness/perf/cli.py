@@ -195,8 +195,8 @@ def _sizes(spec_list, base: dict) -> dict:
 
 
 def _bench(args) -> int:
-    from .. import backend, policies, problems
-    from ..candidates import CandidateError
+    from .. import backend, kinds, policies, problems
+    from ..candidates import CandidateError, MissingParameter
     from ..example import Example
     from ..report import console
     from . import bench, cases, machine, peaks
@@ -232,9 +232,13 @@ def _bench(args) -> int:
     info = machine.describe()
     spec = peaks.spec_for(info.get("gpu"))
     measured = None if args.no_measured_peaks else peaks.measured(args.storage, info["gpu_key"])
-    res = bench.run_bench(problem, candidate, example, timer_factory=GpuTimer, policy=policy,
-                          precision=args.precision, baselines=modes, min_time=args.min_time,
-                          min_rounds=args.min_rounds, spec=spec, measured=measured)
+    try:
+        res = bench.run_bench(problem, candidate, example, timer_factory=GpuTimer, policy=policy,
+                              precision=args.precision, baselines=modes, min_time=args.min_time,
+                              min_rounds=args.min_rounds, spec=spec, measured=measured)
+    except MissingParameter as e:  # a wrong model (kind missing_parameter), not a setup error: nothing to time
+        print(f"fusefuzz: {kinds.MISSING_PARAMETER}: {e}", file=sys.stderr)
+        return EXIT_FAIL
     res.machine = info
     bench.render(res, console())
     if args.json_out:

@@ -1,0 +1,59 @@
+# A correct autotuned kernel called with one of its autotuned meta-parameters passed explicitly (BLOCK_P=64), a
+# pattern seen in LLM-written kernels. Triton refuses that before any launch: "ValueError: Conflicting
+# meta-parameters: BLOCK_P." The candidate must get that error, not the one a pinned config would give.
+# PASS_BLOCK = False is its correct twin (the tests write that variant).
+import torch
+import torch.nn as nn
+import triton
+import triton.language as tl
+
+FUSEFUZZ_PRECISION = "ieee"
+PASS_BLOCK = True
+
+
+@triton.autotune(configs=[triton.Config({"BLOCK_P": 64}), triton.Config({"BLOCK_P": 32})],
+                 key=["C_in", "KS", "H_out", "W_out"])
+@triton.jit
+def conv_gelu_mean(x_ptr, w_ptr, b_ptr, out_ptr, C_in, KS, C_out, H_out, W_out,
+                   sxb, sxc, sxh, sxw, BLOCK_P: tl.constexpr, BLOCK_K: tl.constexpr):
+    b = tl.program_id(0)
+    n = tl.program_id(1)
+    P = H_out * W_out
+    K = C_in * KS * KS
+    total = tl.zeros((BLOCK_P,), dtype=tl.float32)
+    for p0 in range(0, P, BLOCK_P):
+        p = p0 + tl.arange(0, BLOCK_P)
+        p_ok = p < P
+        oy = p // W_out
+        ox = p % W_out
+        acc = tl.zeros((BLOCK_P,), dtype=tl.float32)
+        for k0 in range(0, K, BLOCK_K):
+            k = k0 + tl.arange(0, BLOCK_K)
+            k_ok = k < K
+            c = k // (KS * KS)
+            ky = (k // KS) % KS
+            kx = k % KS
+            offs = b * sxb + c[None, :] * sxc + (oy[:, None] + ky[None, :]) * sxh + (ox[:, None] + kx[None, :]) * sxw
+            xv = tl.load(x_ptr + offs, mask=p_ok[:, None] & k_ok[None, :], other=0.0).to(tl.float32)
+            wv = tl.load(w_ptr + n * K + k, mask=k_ok, other=0.0).to(tl.float32)
+            acc += tl.sum(xv * wv[None, :], axis=1)
+        v = acc + tl.load(b_ptr + n).to(tl.float32)
+        g = 0.5 * v * (1.0 + tl.math.erf(v * 0.7071067811865476))
+        total += tl.where(p_ok, g, 0.0)
+    tl.store(out_ptr + b * C_out + n, (tl.sum(total, axis=0) / P).to(out_ptr.dtype.element_ty))
+
+
+class ModelNew(nn.Module):
+    def __init__(self, in_channels, out_channels, kernel_size):
+        super().__init__()
+        self.conv = nn.Conv2d(in_channels, out_channels, kernel_size)
+
+    def forward(self, x):
+        w = self.conv.weight.contiguous()
+        B, C_in, H, W = x.shape
+        C_out, _, KS, _ = w.shape
+        out = torch.empty((B, C_out), device=x.device, dtype=x.dtype)
+        meta = {"BLOCK_P": 64} if PASS_BLOCK else {}
+        conv_gelu_mean[(B, C_out)](x, w, self.conv.bias, out, C_in, KS, C_out, H - KS + 1, W - KS + 1,
+                                   *x.stride(), BLOCK_K=128, **meta)
+        return out
