@@ -30,7 +30,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import torch
 
-from . import backend, kinds
+from . import backend, kinds, tamper
 from .candidates import Candidate, copy_parameters
 from .compare import Comparison, compare, mismatch_message
 from .configs import pinned, sweep
@@ -195,6 +195,8 @@ def check_output(out, problem, example, device) -> str | None:
     """Why ``out`` is not an acceptable output tensor, or None."""
     if not isinstance(out, torch.Tensor):
         return f"forward returned {type(out).__name__}, not a torch.Tensor"
+    if type(out) is not torch.Tensor:  # a subclass can compute when read (lazy outputs) or lie about its values
+        return f"forward returned a {type(out).__name__}, a torch.Tensor subclass; return a plain torch.Tensor"
     want_shape = tuple(problem.output_shape(example))
     if tuple(out.shape) != want_shape:
         return f"output shape {tuple(out.shape)} != expected {want_shape}"
@@ -362,6 +364,9 @@ def _run_example(problem, candidate, example, policy, precision, device, checks,
                 if reason:
                     raise _Stop(unsupported=reason) from None
                 fail(kinds.EXCEPTION, f"{what} raised {_exception_message(e)}", config, **details)  # noqa: B023 (called only within this iteration)
+            tampered = tamper.after_call(candidate.module)  # restores what it names: the reference stays honest
+            if tampered:
+                fail(kinds.TAMPERING, f"{what}: {tampered}", config, **details)  # noqa: B023 (called only within this iteration)
             why = check_output(out, problem, _with_batch(problem, example, args), device)
             if why:
                 fail(kinds.BAD_OUTPUT, f"{what}: {why}", config, **details)  # noqa: B023 (called only within this iteration)
