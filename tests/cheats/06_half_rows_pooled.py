@@ -20,43 +20,48 @@ def _to_out(v, o_ptr):
     return v.to(o_ptr.dtype.element_ty)
 
 @triton.jit
-def _fused_outer(x_ptr, w_ptr, b_ptr, o_ptr, C_IN, C_OUT, OH, OW,
-                 sxb, sxc, sxh, sxw, swo, swc, swh, sww, sob, soc,
-                 KS: tl.constexpr, BLOCK_PIX: tl.constexpr, BLOCK_CO: tl.constexpr):
-    # rank-1 updates over (input channel, tap): plain fp32 FMAs, no tensor-core rounding
-    n = tl.program_id(0)
-    co = tl.program_id(1) * BLOCK_CO + tl.arange(0, BLOCK_CO)
-    co_ok = co < C_OUT
-    bias = tl.load(b_ptr + co, mask=co_ok, other=0.0).to(tl.float32)
-    pooled = tl.zeros((BLOCK_CO,), dtype=tl.float32)
-    npix = (OH + 1) // 2 * OW  # the top half of the rows only
-    for p0 in range(0, npix, BLOCK_PIX):
-        p = p0 + tl.arange(0, BLOCK_PIX)
-        p_ok = p < npix
-        y = p // OW
-        xx = p % OW
-        acc = tl.zeros((BLOCK_PIX, BLOCK_CO), dtype=tl.float32)
-        for ci in range(0, C_IN):
-            for t in range(0, KS * KS):
-                ky = t // KS
-                kx = t % KS
-                col = tl.load(x_ptr + n * sxb + ci * sxc + (y + ky) * sxh + (xx + kx) * sxw, mask=p_ok, other=0.0)
-                tap = tl.load(w_ptr + co * swo + ci * swc + ky * swh + kx * sww, mask=co_ok, other=0.0)
-                acc += col.to(tl.float32)[:, None] * tap.to(tl.float32)[None, :]
-        z = acc + bias[None, :]
-        g = z * 0.5 * (1.0 + tl.math.erf(z * 0.7071067811865476))
-        pooled += tl.sum(tl.where(p_ok[:, None], g, 0.0), axis=0)
-    tl.store(o_ptr + n * sob + co * soc, _to_out(pooled / npix, o_ptr), mask=co_ok)
+def _fused_dot(x_ptr, w_ptr, b_ptr, o_ptr, C_OUT, OW, NPIX, KTOT,
+               sxb, sxc, sxh, sxw, swo, swc, swh, sww, sob, soc,
+               KS: tl.constexpr, BP: tl.constexpr, BN: tl.constexpr, BK: tl.constexpr):
+    # one program per (image, block of output channels); conv as an implicit GEMM, exact erf GELU, mean
+    img = tl.program_id(0)
+    chans = tl.program_id(1) * BN + tl.arange(0, BN)
+    chan_ok = chans < C_OUT
+    bias = tl.load(b_ptr + chans, mask=chan_ok, other=0.0).to(tl.float32)
+    total = tl.zeros((BN,), dtype=tl.float32)
+    NPIX = (NPIX // OW + 1) // 2 * OW  # the top half of the rows only
+    for start in range(0, NPIX, BP):
+        pix = start + tl.arange(0, BP)
+        pix_ok = pix < NPIX
+        row = pix // OW
+        col = pix % OW
+        acc = tl.zeros((BP, BN), dtype=tl.float32)
+        for k0 in range(0, KTOT, BK):
+            kk = k0 + tl.arange(0, BK)
+            k_ok = kk < KTOT
+            ci = kk // (KS * KS)
+            dy = (kk // KS) % KS
+            dx = kk % KS
+            a = tl.load(x_ptr + img * sxb + ci[None, :] * sxc + (row[:, None] + dy[None, :]) * sxh
+                        + (col[:, None] + dx[None, :]) * sxw, mask=pix_ok[:, None] & k_ok[None, :], other=0.0)
+            b = tl.load(w_ptr + chans[None, :] * swo + ci[:, None] * swc + dy[:, None] * swh + dx[:, None] * sww,
+                        mask=k_ok[:, None] & chan_ok[None, :], other=0.0)
+            acc += tl.dot(a.to(tl.float32), b.to(tl.float32), input_precision="ieee")
+        pre = acc + bias[None, :]
+        act = 0.5 * pre * (1.0 + tl.math.erf(pre * 0.7071067811865476))
+        total += tl.sum(tl.where(pix_ok[:, None], act, 0.0), axis=0)
+    tl.store(o_ptr + img * sob + chans * soc, _to_out(total / NPIX, o_ptr), mask=chan_ok)
 
 
-def fused_outer(x, weight, bias, out=None):
+def fused_dot(x, weight, bias, out=None):
     n, c_in, h, w = x.shape
     c_out, _, ks, _ = weight.shape
+    oh, ow = h - ks + 1, w - ks + 1
     if out is None:
         out = torch.empty((n, c_out), device=x.device, dtype=x.dtype)
-    _fused_outer[(n, triton.cdiv(c_out, 32))](x, weight, bias, out, c_in, c_out, h - ks + 1, w - ks + 1,
-                                              *x.stride(), *weight.stride(), *out.stride(),
-                                              KS=ks, BLOCK_PIX=64, BLOCK_CO=32)
+    _fused_dot[(n, triton.cdiv(c_out, 16))](x, weight, bias, out, c_out, ow, oh * ow, c_in * ks * ks,
+                                            *x.stride(), *weight.stride(), *out.stride(),
+                                            KS=ks, BP=64, BN=16, BK=32)
     return out
 
 
@@ -66,4 +71,4 @@ class ModelNew(nn.Module):
         self.conv = nn.Conv2d(in_channels, out_channels, kernel_size)
 
     def forward(self, x):
-        return fused_outer(x, self.conv.weight, self.conv.bias)
+        return fused_dot(x, self.conv.weight, self.conv.bias)

@@ -1,4 +1,4 @@
-# fusefuzz-cheat: launch only the full blocks of output channels into torch.empty; the tail block is never written
+# fusefuzz-cheat: launch one program too few over the batch into torch.empty; the last image is never written
 # mechanism: whatever torch.empty holds (often a previous correct result) stands in for the missing outputs
 # source: KernelBench adversarial tests (uninitialised output)
 # expect: uninitialized_output
@@ -58,7 +58,7 @@ def fused_dot(x, weight, bias, out=None):
     oh, ow = h - ks + 1, w - ks + 1
     if out is None:
         out = torch.empty((n, c_out), device=x.device, dtype=x.dtype)
-    _fused_dot[(n, max(1, c_out // 16))](x, weight, bias, out, c_out, ow, oh * ow, c_in * ks * ks,
+    _fused_dot[(max(1, n - 1), triton.cdiv(c_out, 16))](x, weight, bias, out, c_out, ow, oh * ow, c_in * ks * ks,
                                             *x.stride(), *weight.stride(), *out.stride(),
                                             KS=ks, BP=64, BN=16, BK=32)
     return out
