@@ -105,6 +105,11 @@ def _timing_spaces():
         if isinstance(stream, type):
             spaces.append(("torch.cuda.Stream", stream, ["synchronize", "record_event", "wait_event",
                                                          "wait_stream", "query"]))
+    for modname in ("fusefuzz.harness.perf.timer", "fusefuzz.harness.perf.stats"):
+        try:  # the harness's own clock and statistics are timing callables too
+            __import__(modname)
+        except ImportError:  # pragma: no cover
+            pass
     for modname in ("fusefuzz.harness.perf.timer", "fusefuzz.harness.perf.stats", "fusefuzz.harness.perf.bench",
                     "fusefuzz.harness.perf.peaks"):
         mod = sys.modules.get(modname)
@@ -130,6 +135,18 @@ class TorchState:
     switches: dict = field(default_factory=dict)
     #: the setter of each switch (for restore)
     setters: dict = field(default_factory=dict)
+
+    def original(self, label: str, name: str):
+        """The object ``label.name`` was at capture time (the clock uses these, not whatever is there now)."""
+        for (lab, _, n), (_, _, obj, _) in self.callables.items():
+            if lab == label and n == name and obj is not _MISSING:
+                return obj
+        raise KeyError(f"{label}.{name} was not captured")
+
+    def timing_only(self) -> TorchState:
+        """The part of this capture that the clock depends on."""
+        labels = {label for label, _, _ in _timing_spaces()}
+        return TorchState({k: v for k, v in self.callables.items() if k[0] in labels}, {}, {})
 
     @classmethod
     def capture(cls, *, timing: bool = True) -> TorchState:
@@ -281,6 +298,11 @@ def message(found: list[str], when: str) -> str:
     shown = "; ".join(found[:6]) + (f"; and {len(found) - 6} more" if len(found) > 6 else "")
     return (f"{when} the candidate changed what the reference or the clock uses: {shown}. The captured originals "
             "were restored, so the rest of the run is judged against the real PyTorch")
+
+
+def timing_changes() -> list[str]:
+    """What changed since the baseline among the timing callables only (the clock's own check)."""
+    return changes(baseline().timing_only())
 
 
 def after_call(module=None) -> str | None:
