@@ -124,6 +124,14 @@ def _campaign(args, candidate, problem, *, isolate: bool = False, journal: str |
             on_example=progress.on_example, on_start=progress.on_start, strict=args.strict,
         )
     kernelbench.annotate(result, problem, before)
+    from . import nulls
+
+    try:  # can the policy tell right from wrong on this problem at all? (cached per reference)
+        note = nulls.assess(problem).note()
+    except Exception as e:  # noqa: BLE001 - the nulls are advice, never a reason for check to fail
+        note = f"null candidates could not be judged on problem {problem.name!r}: {type(e).__name__}: {e}"
+    if note:
+        result.notes.append(note)
     return result
 
 

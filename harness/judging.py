@@ -153,6 +153,8 @@ def check_output(out, problem, example, device) -> str | None:
     """Why ``out`` is not an acceptable output tensor, or None."""
     if not isinstance(out, torch.Tensor):
         return f"forward returned {type(out).__name__}, not a torch.Tensor"
+    if type(out) is not torch.Tensor:  # a subclass can compute when read (lazy outputs) or lie about its values
+        return f"forward returned a {type(out).__name__}, a torch.Tensor subclass; return a plain torch.Tensor"
     want_shape = tuple(problem.output_shape(example))
     if tuple(out.shape) != want_shape:
         return f"output shape {tuple(out.shape)} != expected {want_shape}"

@@ -31,6 +31,12 @@ NONDETERMINISTIC = "nondeterministic"
 BATCH_VARIANCE = "batch_variance"
 #: The errors are inconsistent with the precision contract the kernel declares.
 PRECISION_CONTRACT = "precision_contract"
+#: The candidate changed what the reference or the clock uses in its process: replaced a torch callable
+#: (``torch.nn.functional.gelu``, a ``Tensor`` method, a module's ``forward``, ``torch.cuda.Event.elapsed_time``)
+#: or flipped a numerics switch (TF32, default dtype, flush-to-zero...), at import or during a call
+#: (see :mod:`fusefuzz.harness.tamper`).
+TAMPERING = "tampering"
+
 #: The reference has a parameter the candidate has no counterpart for at all (no parameter of that name, none
 #: of that shape left over): it computes without it (e.g. a convolution with no bias), whatever its values.
 MISSING_PARAMETER = "missing_parameter"
@@ -38,6 +44,7 @@ MISSING_PARAMETER = "missing_parameter"
 FAILURE_KINDS = (
     MISMATCH, NAN, EXCEPTION, CRASH, TIMEOUT, BAD_OUTPUT, INPUT_MUTATED, STALE_OUTPUT,
     TORCH_FALLBACK, UNINITIALIZED_OUTPUT, NONDETERMINISTIC, BATCH_VARIANCE, PRECISION_CONTRACT, MISSING_PARAMETER,
+    TAMPERING,
 )
 
 #: Not a verdict: the backend cannot run this case correctly (e.g. bf16 ``tl.dot`` in the interpreter).

@@ -27,7 +27,7 @@ import time
 import numpy as np
 import torch
 
-from . import backend, kinds
+from . import backend, kinds, tamper
 from .candidates import Candidate, MissingParameter, copy_parameters
 from .configs import pinned, sweep
 from .example import Example, apply_layout
@@ -163,6 +163,12 @@ def _run_example(problem, candidate, example, policy, precision, device, checks,
                 if reason:
                     raise _Stop(unsupported=reason) from None
                 fail(kinds.EXCEPTION, f"{what} raised {_exception_message(e)}", config, **details)  # noqa: B023 (called only within this iteration)
+            tampered = tamper.after_call(candidate.module)  # restores what it names: the reference stays honest
+            if tampered:
+                fail(kinds.TAMPERING, f"{what}: {tampered}", config, **details)  # noqa: B023 (called only within this iteration)
+            tampered = tamper.after_call(candidate.module)  # restores what it names: the reference stays honest
+            if tampered:
+                fail(kinds.TAMPERING, f"{what}: {tampered}", config, **details)  # noqa: B023 (called only within this iteration)
             why = check_output(out, problem, _with_batch(problem, example, args), device)
             if why:
                 fail(kinds.BAD_OUTPUT, f"{what}: {why}", config, **details)  # noqa: B023 (called only within this iteration)

@@ -46,6 +46,10 @@ def import_file(path: str, *, what: str = "candidate") -> types.ModuleType:
     spec = importlib.util.spec_from_file_location(mod_name, path)
     module = importlib.util.module_from_spec(spec)
     sys.modules[mod_name] = module  # triton's jit needs the module importable by name
+    from . import tamper
+
+    if what == "candidate":
+        tamper.baseline()  # what torch looked like before any candidate code ran in this process
     try:
         spec.loader.exec_module(module)
     except BaseException as e:  # noqa: BLE001 - any import-time failure is the file's fault
@@ -53,4 +57,8 @@ def import_file(path: str, *, what: str = "candidate") -> types.ModuleType:
         if isinstance(e, KeyboardInterrupt):
             raise
         raise CandidateError(f"cannot load {what} {path!r}: importing it raised {_one_line(e)}") from None
+    if what == "candidate":
+        tamper.check_import(module, path)  # restored now; reported as `tampering` by the runner and bench
+    else:
+        tamper.trusted_import()  # a reference or strategy file may set switches: part of the baseline
     return module

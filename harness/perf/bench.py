@@ -2,11 +2,17 @@
 
 Integrity, in order:
 
+0. **The clock out of reach** (:mod:`fusefuzz.harness.tamper`): the timer calls the CUDA event and clock
+   callables captured before the candidate was imported; a candidate that replaced any of them (or a torch
+   callable or numerics switch the reference uses), at import or during the rounds, is ``tampering`` and no
+   timing is reported. The candidate is timed a fixed number of rounds (:data:`FIXED_ROUNDS`), not a count
+   derived from its warm-up; new values are written into the inputs before every round.
 1. **Device-wide synchronisation** (:class:`fusefuzz.harness.perf.timer.GpuTimer`): each round ends with
    ``torch.cuda.synchronize()``, so work the call leaves on a side stream is counted; rounds where it did
    are counted and reported, with what stream events alone would have claimed.
 2. **Outputs re-verified after the timing loop**, against the float64 reference under the harness's
-   tolerance policy (:func:`fusefuzz.harness.runner.judge`): the *last timed round's* output; the inputs (unchanged
+   tolerance policy (:func:`fusefuzz.harness.runner.judge`): the outputs of a few rounds drawn at random
+   (:data:`CHECKED_ROUNDS`, each against its own input values), the *last timed round's* output; the inputs (unchanged
    by the rounds); and a call on new values written into the same tensors with fresh allocations poisoned
    (NaN) - a kernel that defers its work, caches by shape or pointer, or returns a buffer it has not
    written yet fails here. A failed check voids the timing: it is not reported.
@@ -24,13 +30,19 @@ from dataclasses import asdict, dataclass, field
 
 import torch
 
-from .. import backend, kinds
+from .. import backend, kinds, tamper
 from ..candidates import copy_parameters
 from ..policies import BoundPolicy
 from ..precision import torch_dtype
 from . import peaks as peaks_mod
 
-VALID, INVALID, IMPOSSIBLE = "valid", "invalid", "impossible"
+VALID, INVALID, IMPOSSIBLE, TAMPERING = "valid", "invalid", "impossible", "tampering"
+#: timed rounds of the candidate: a fixed count, so nothing it does in its warm-up changes how often it is timed
+FIXED_ROUNDS = 100
+#: input sets the rounds cycle through (new values written into the same tensors before every round)
+INPUT_SETS = 3
+#: rounds (besides the last) whose outputs are kept and checked after the loop, drawn at random per run
+CHECKED_ROUNDS = 3
 
 
 @dataclass
@@ -130,6 +142,51 @@ def verify_after_timing(setup: Setup, last_out, *, policy=None, precision: str |
     return checks
 
 
+class RoundPlan:
+    """New values before every timed round (the input sets in turn, the last round on the original values);
+    the outputs of a few rounds drawn at random are kept for checking after the loop."""
+
+    def __init__(self, setup: Setup, pool: list, rounds: int, checked: set):
+        self.setup, self.pool, self.rounds, self.checked = setup, pool, rounds, checked
+        self.kept: dict[int, torch.Tensor] = {}
+
+    def which(self, i: int) -> int:
+        return (self.rounds - 1 - i) % len(self.pool)
+
+    def before(self, i: int) -> None:
+        for x, v in zip(self.setup.inputs, self.pool[self.which(i)], strict=True):
+            x.copy_(v)
+
+    def after(self, i: int, out) -> None:
+        if i in self.checked:
+            self.kept[i] = out.detach().clone() if isinstance(out, torch.Tensor) else out
+
+    def verify(self, setup: Setup, *, policy, precision) -> list[Check]:
+        checks = []
+        for i in sorted(self.kept):
+            checks.append(_judge(setup, self.kept[i], self.pool[self.which(i)], policy=policy or BoundPolicy(),
+                                 precision=precision or setup.candidate.precision or "auto",
+                                 what=f"timed round {i} of {self.rounds} (input set {self.which(i)}) vs the float64 "
+                                      "reference"))
+        for x, s in zip(setup.inputs, setup.snapshots, strict=True):
+            x.copy_(s)
+        return checks
+
+
+def _input_pool(setup: Setup, rounds: int):
+    """Input set 0 is the original values, the others new values of the same shapes; a random sample of
+    rounds (not the last: it is checked anyway) is kept."""
+    import random
+
+    pool = [[s.clone() for s in setup.snapshots]]
+    for k in range(1, INPUT_SETS):
+        ex = setup.example.replace(seed=(setup.example.seed + 101 * k) % 2**32)
+        pool.append(setup.problem.make_inputs(ex, setup.device))
+    checked = set(random.SystemRandom().sample(range(rounds - 1), min(CHECKED_ROUNDS, rounds - 1)))
+    plan = RoundPlan(setup, pool, rounds, checked)
+    return pool, plan.kept, plan
+
+
 # ----------------------------------------------------------------------------------------------------
 # Baselines: the reference, eager and compiled
 # ----------------------------------------------------------------------------------------------------
@@ -217,14 +274,25 @@ def _iqr(xs) -> float:
 
 def run_bench(problem, candidate, example, *, timer_factory, policy=None, precision: str | None = None,
               baselines=("eager", "compile"), min_time: float = 0.5, min_rounds: int = 30, max_rounds: int = 2000,
-              spec=None, measured=None, device: str | None = None) -> BenchResult:
+              spec=None, measured=None, device: str | None = None, rounds: int | None = None) -> BenchResult:
     """Time ``candidate`` on ``example`` with a timer from ``timer_factory()``; see the module docstring."""
     policy = policy or BoundPolicy()
     precision = precision or candidate.precision or "auto"
     res = BenchResult(candidate=candidate.name, problem=problem.name, example=example.to_dict(), precision=precision)
+    tampered = tamper.after_call(candidate.module)  # at import: nothing it could time is trusted
+    if tampered:
+        res.verdict, res.reason = TAMPERING, tampered + " - not timed"
+        return res
     setup = prepare(problem, candidate, example, device)
     timer = timer_factory()
-    samples, last = timer.measure(setup.call, min_time=min_time, min_rounds=min_rounds, max_rounds=max_rounds)
+    rounds = int(rounds or FIXED_ROUNDS)
+    pool, kept, plan = _input_pool(setup, rounds)
+    samples, last = timer.measure(setup.call, rounds=rounds, before_round=plan.before, after_round=plan.after)
+    tampered = tamper.after_call(candidate.module)
+    if tampered:
+        res.verdict, res.reason = TAMPERING, tampered + " - timing not reported"
+        res.claimed_median_ms = statistics.median(samples) if samples else None
+        return res
     res.samples_ms = [round(x, 6) for x in samples]
     res.rounds = len(samples)
     res.claimed_median_ms = statistics.median(samples)
@@ -235,7 +303,8 @@ def run_bench(problem, candidate, example, *, timer_factory, policy=None, precis
         res.notes.append(f"{side} of {len(samples)} rounds left work running after the launching stream's end "
                          f"event (stream events alone: median {res.timer.get('stream_ms_median')} ms); counted "
                          "with device-wide synchronisation")
-    res.checks = verify_after_timing(setup, last, policy=policy, precision=precision)
+    res.checks = plan.verify(setup, policy=policy, precision=precision)
+    res.checks += verify_after_timing(setup, last, policy=policy, precision=precision)
     failed = [c for c in res.checks if not c.ok]
     if failed:
         res.verdict = INVALID
@@ -277,6 +346,9 @@ def render(res: BenchResult, out) -> None:
                   f"{res.machine.get('torch')}, triton {res.machine.get('triton')})", markup=False)
     out.print(f"  example:   {ex}; precision {res.precision}", markup=False)
     t = res.timer
+    if res.claimed_median_ms is None:
+        out.print(f"  verdict:   {res.verdict.upper()} - {res.reason}", markup=False)
+        return
     out.print(f"  rounds:    {res.rounds}; claimed median {res.claimed_median_ms:.4f} ms (IQR {res.iqr_ms:.4f}); "
               f"stream events {t.get('stream_ms_median')} ms, device-wide {t.get('device_ms_median')} ms; "
               f"side-stream rounds {t.get('side_stream_rounds', 0)}", markup=False)

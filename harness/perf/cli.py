@@ -71,6 +71,8 @@ def add_parsers(sub) -> None:
                                                          "(default: %(default)s)")
     bench.add_argument("--min-time", type=float, default=0.5, help="seconds of timed rounds (default: %(default)s)")
     bench.add_argument("--min-rounds", type=int, default=30, help="at least this many rounds (default: %(default)s)")
+    bench.add_argument("--rounds", type=int, default=None,
+                       help="timed rounds of the candidate, a fixed count (default: 100)")
     bench.add_argument("--baselines", default="eager,compile",
                        help="reference timings for speedups: eager, compile, eager,compile or none "
                             "(default: %(default)s)")
@@ -235,7 +237,8 @@ def _bench(args) -> int:
     try:
         res = bench.run_bench(problem, candidate, example, timer_factory=GpuTimer, policy=policy,
                               precision=args.precision, baselines=modes, min_time=args.min_time,
-                              min_rounds=args.min_rounds, spec=spec, measured=measured)
+                              min_rounds=args.min_rounds, spec=spec, measured=measured,
+                              rounds=args.rounds)
     except MissingParameter as e:  # a wrong model (kind missing_parameter), not a setup error: nothing to time
         print(f"fusefuzz: {kinds.MISSING_PARAMETER}: {e}", file=sys.stderr)
         return EXIT_FAIL

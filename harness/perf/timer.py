@@ -2,7 +2,9 @@
 
 One *round* (:meth:`GpuTimer.setup` untimed, then the timed call between two clock readings):
 
-1. **untimed setup**: zero a 256 MB buffer (evicts the L2: the H100 has 50 MB, the 4090 72 MB), then queue
+1. **untimed setup**: reset the persisting-L2 carve-out (``cudaDeviceSetLimit(cudaLimitPersistingL2CacheSize, 0)``
+   and ``cudaCtxResetPersistingL2Cache``: lines a candidate marked persisting would survive the flush), zero a
+   256 MB buffer (evicts the L2: the H100 has 50 MB, the 4090 72 MB), then queue
    a short spin kernel (``torch.cuda._sleep``) sized to cover the host's launch overhead of the call, so
    the GPU is never idle waiting for Python while the clock runs;
 2. **start**: a CUDA event on the current stream;
@@ -23,6 +25,10 @@ Warm-up (:meth:`GpuTimer.warm_up`) calls the function until compilation and auto
 stable median (:meth:`GpuTimer.plan_rounds`: at least ``min_time`` seconds of rounds, within
 ``[min_rounds, max_rounds]``).
 
+The clock calls the CUDA event, synchronisation and host-clock callables captured before any candidate was
+imported (:mod:`fusefuzz.harness.tamper`): a candidate that replaces ``torch.cuda.Event.elapsed_time`` does not
+change what it reads, and :func:`fusefuzz.harness.tamper.timing_changes` tells the caller it tried.
+
 The same object is pytest-benchmark's timer (``benchmark._timer``, called at the start and at the end of
 every round of ``benchmark.pedantic``): the first call of a pair records the start event and returns 0,
 the second returns the round's device time in seconds, so pytest-benchmark's own statistics are device
@@ -31,6 +37,7 @@ time. :class:`HostClock` is the same interface on the host clock (the harness-th
 
 from __future__ import annotations
 
+import ctypes
 import statistics
 import time
 
@@ -57,30 +64,76 @@ def restore_tf32(saved: tuple) -> None:
 _FLUSH_BUFFERS: dict = {}
 
 
+def _reset_persisting_l2() -> bool:
+    """Give back the persisting-L2 carve-out and demote lines marked persisting (a candidate can set an access
+    policy window so its data survives the L2 flush). True when libcudart was found and both calls succeeded."""
+    global _CUDART
+    if _CUDART is None:
+        _CUDART = False
+        paths = []
+        try:
+            with open("/proc/self/maps") as f:
+                paths = sorted({line.split()[-1] for line in f if "libcudart" in line and "/" in line})
+        except OSError:
+            pass
+        for path in [*paths, "libcudart.so"]:
+            try:
+                _CUDART = ctypes.CDLL(path)
+                break
+            except OSError:
+                continue
+    if not _CUDART:
+        return False
+    try:
+        limit = _CUDART.cudaDeviceSetLimit(0x06, ctypes.c_size_t(0))  # cudaLimitPersistingL2CacheSize
+        reset = _CUDART.cudaCtxResetPersistingL2Cache()
+    except AttributeError:
+        return False
+    return limit == 0 and reset == 0
+
+
+_CUDART = None
+
+
 class CudaApi:
-    """The few CUDA calls the clock makes (tests substitute a simulated device)."""
+    """The few CUDA calls the clock makes (tests substitute a simulated device).
+
+    It calls the CUDA event and synchronisation callables captured before any candidate was imported
+    (:func:`fusefuzz.harness.tamper.baseline`), not whatever ``torch.cuda`` holds when a round runs."""
 
     def __init__(self, flush_bytes: int = FLUSH_BYTES):
         import torch
+
+        from .. import tamper
 
         self.torch = torch
         self.flush_bytes = flush_bytes
         self._buffer = None
         self.has_spin = hasattr(torch.cuda, "_sleep")
+        base = tamper.baseline()
+        self._event = base.original("torch.cuda", "Event")
+        self._record = base.original("torch.cuda.Event", "record")
+        self._elapsed = base.original("torch.cuda.Event", "elapsed_time")
+        self._wait = base.original("torch.cuda.Event", "synchronize")
+        self._synchronize = base.original("torch.cuda", "synchronize")
+        self.l2_reset = None  # whether the persisting-L2 reset worked (None: not tried yet)
 
     def record(self):
-        e = self.torch.cuda.Event(enable_timing=True)
-        e.record()
+        e = self._event(enable_timing=True)
+        self._record(e)
         return e
 
     def elapsed_ms(self, a, b) -> float:
-        return float(a.elapsed_time(b))
+        return float(self._elapsed(a, b))
 
     def wait(self, event) -> None:
-        event.synchronize()
+        self._wait(event)
 
     def synchronize(self) -> None:
-        self.torch.cuda.synchronize()  # the whole device: every stream, not just the current one
+        self._synchronize()  # the whole device: every stream, not just the current one
+
+    def reset_l2(self) -> None:
+        self.l2_reset = _reset_persisting_l2()
 
     def flush(self) -> None:
         if not self.flush_bytes:
@@ -102,9 +155,15 @@ class HostApi:
 
     has_spin = False
     flush_bytes = 0
+    l2_reset = None
+
+    def __init__(self):
+        from .. import tamper
+
+        self._clock = tamper.baseline().original("time", "perf_counter")
 
     def record(self):
-        return time.perf_counter()
+        return self._clock()
 
     def elapsed_ms(self, a, b) -> float:
         return (b - a) * 1e3
@@ -153,6 +212,9 @@ class GpuTimer:
     # -- one round ------------------------------------------------------------------------------------
     def setup(self) -> None:
         """Untimed, before each round: evict the L2, then keep the GPU busy while the host launches."""
+        reset_l2 = getattr(self.api, "reset_l2", None)
+        if reset_l2 is not None:
+            reset_l2()
         if self.flush_enabled:
             self.api.flush()
         if self.spin_enabled and self.spin_cycles:
@@ -259,15 +321,25 @@ class GpuTimer:
 
     # -- the whole measurement ------------------------------------------------------------------------
     def measure(self, fn, *args, min_time: float = 0.5, min_rounds: int = 30, max_rounds: int = 2000,
-                warmup_calls: int = 3, warmup_time: float = 0.05, **kwargs):
-        """Warm up, plan, time; returns (per-round ms, the last round's output)."""
+                warmup_calls: int = 3, warmup_time: float = 0.05, rounds: int | None = None,
+                before_round=None, after_round=None, **kwargs):
+        """Warm up, plan, time; returns (per-round ms, the last round's output).
+
+        ``rounds``: a fixed count (what the candidate does in its warm-up cannot change it); None plans it
+        from a few rounds (for trusted code: baselines, peaks). ``before_round(i)`` runs untimed before round
+        ``i``'s setup (new input values); ``after_round(i, out)`` untimed after it (keeping outputs to check)."""
         self.warm_up(fn, *args, min_calls=warmup_calls, min_time=warmup_time, **kwargs)
-        _, wall = self.estimate_round_ms(fn, *args, **kwargs)
-        rounds = self.plan_rounds(wall, min_time=min_time, min_rounds=min_rounds, max_rounds=max_rounds)
+        if rounds is None:
+            _, wall = self.estimate_round_ms(fn, *args, **kwargs)
+            rounds = self.plan_rounds(wall, min_time=min_time, min_rounds=min_rounds, max_rounds=max_rounds)
         self.reset()
         out = None
-        for _ in range(rounds):
+        for i in range(rounds):
+            if before_round is not None:
+                before_round(i)
             _, out = self.round(fn, *args, **kwargs)
+            if after_round is not None:
+                after_round(i, out)
         return list(self.samples), out
 
     def median_ms(self, fn, *args, min_time: float = 0.3, min_rounds: int = 10, **kwargs) -> float:
@@ -287,6 +359,7 @@ class GpuTimer:
             "stream_ms_median": med(self.stream_ms),
             "device_ms_median": med(self.device_ms),
             "side_stream_rounds": self.side_rounds,
+            "persisting_l2_reset": getattr(self.api, "l2_reset", None),
         }
 
 
