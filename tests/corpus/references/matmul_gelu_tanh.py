@@ -17,7 +17,7 @@ class Model(nn.Module):
         return F.gelu(self.fc(x), approximate="tanh")
 
 
-batch_size = 16
+batch_size = 8
 in_features = 32
 out_features = 32
 

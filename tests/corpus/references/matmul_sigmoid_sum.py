@@ -25,7 +25,7 @@ class Model(nn.Module):
         return x
 
 
-batch_size = 16
+batch_size = 8
 input_size = 10
 hidden_size = 20
 

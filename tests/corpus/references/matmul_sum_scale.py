@@ -26,7 +26,7 @@ class Model(nn.Module):
         return x
 
 
-batch_size = 32
+batch_size = 8
 in_features = 24
 out_features = 48
 scaling_factor = 1.5

@@ -1,5 +1,5 @@
 # fusefuzz-corpus: tiled GEMM + bias + GELU whose tanh is a [7/6] Pade approximant, unclamped: diverges beyond |x| ~ 5
-# problem: linear_gelu
+# problem: reference: references/matmul_gelu_tanh.py
 # expect-exit: 1
 # expect-failures: mismatch
 # expect-notes: none
@@ -56,19 +56,19 @@ def linear_gelu_kernel(
 class ModelNew(nn.Module):
     def __init__(self, in_features, out_features):
         super().__init__()
-        self.linear = nn.Linear(in_features, out_features)
+        self.fc = nn.Linear(in_features, out_features)
 
     def forward(self, x):
         M, K = x.shape
-        N = self.linear.out_features
+        N = self.fc.out_features
         out = torch.empty((M, N), device=x.device, dtype=x.dtype)
         BLOCK_M, BLOCK_N, BLOCK_K = 32, 32, 32
         grid = (triton.cdiv(M, BLOCK_M), triton.cdiv(N, BLOCK_N))
         linear_gelu_kernel[grid](
-            x, self.linear.weight, self.linear.bias, out,
+            x, self.fc.weight, self.fc.bias, out,
             M, N, K,
             x.stride(0), x.stride(1),
-            self.linear.weight.stride(0), self.linear.weight.stride(1),
+            self.fc.weight.stride(0), self.fc.weight.stride(1),
             out.stride(0), out.stride(1),
             BLOCK_M=BLOCK_M, BLOCK_N=BLOCK_N, BLOCK_K=BLOCK_K,
         )
