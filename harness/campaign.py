@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 
 from hypothesis import given, reject
 from hypothesis import seed as hypothesis_seed
+from hypothesis import settings as hypothesis_settings
 
 from . import backend, kinds, profiles
 from . import repro as repro_mod
@@ -49,11 +50,20 @@ class CounterExample(Exception):
 _EXCEPTIONS: dict[str, type] = {}
 
 
-def _exception_for(kind: str) -> type:
-    if kind not in _EXCEPTIONS:
-        name = "".join(part.title() for part in kind.split("_")) + "Failure"
-        _EXCEPTIONS[kind] = type(name, (CounterExample,), {})
-    return _EXCEPTIONS[kind]
+def _exception_for(kind: str, example=None) -> type:
+    """One exception class per kind x dtype x layout: Hypothesis shrinks each to its own minimal example."""
+    cell = f"{example.dtype}_{example.layout}" if example is not None else ""
+    key = f"{kind}:{cell}"
+    if key not in _EXCEPTIONS:
+        name = "".join(part.title() for part in f"{kind}_{cell}".split("_") if part) + "Failure"
+        _EXCEPTIONS[key] = type(name, (CounterExample,), {})
+    return _EXCEPTIONS[key]
+
+
+def _round_seed(seed: int | None, round_index: int) -> int:
+    """Round 0 keeps the campaign's seed; later rounds search elsewhere, reproducibly from it."""
+    base = 0 if seed is None else seed
+    return base if round_index == 0 else (base * 1_000_003 + round_index) % 2**32
 
 
 @dataclass
@@ -76,10 +86,19 @@ class CampaignResult:
     isolation: dict | None = None
     #: compute-sanitizer findings (``--sanitize``), or why it was skipped
     sanitizer: dict | None = None
-    #: things the reader should know that are no verdict (e.g. drawn sizes the reference itself rejected)
-    notes: list[str] = field(default_factory=list)
+    #: findings that do not fail (kinds.NOTE_KINDS), one per kind x dtype x layout, same record as failures
+    notes: list[Failure] = field(default_factory=list)
+    #: things the reader should know about the campaign itself (e.g. drawn sizes the reference itself rejected)
+    remarks: list[str] = field(default_factory=list)
     #: examples judged per "dtype/layout" (what a passing verdict covers)
     coverage: Counter = field(default_factory=Counter)
+    #: every dtype/layout cell the strategy can draw -> pass | fail:<kinds> | out_of_scope:<why> |
+    #: unsupported_here:<why> | not_run
+    matrix: dict = field(default_factory=dict)
+    #: notes fail too
+    strict: bool = False
+    #: the candidate's declared contract, in words
+    contract: str = ""
 
     @property
     def consistent_with(self) -> list[str]:
@@ -108,7 +127,11 @@ class CampaignResult:
             "seconds": round(self.seconds, 3),
             **({"isolation": self.isolation} if self.isolation is not None else {}),
             **({"sanitizer": self.sanitizer} if self.sanitizer is not None else {}),
-            **({"notes": list(self.notes)} if self.notes else {}),
+            "notes": [f.to_json() for f in self.notes],
+            "matrix": dict(self.matrix),
+            "contract": self.contract,
+            "strict": self.strict,
+            **({"remarks": list(self.remarks)} if self.remarks else {}),
             "coverage": dict(sorted(self.coverage.items())),
         }
 
@@ -204,28 +227,111 @@ def campaign_strategy_options(problem, *, max_macs: int | None | str = "auto", e
     return options
 
 
+def finding_key(f: Failure) -> tuple[str, str, str]:
+    """What makes two findings distinct: their kind, dtype and layout."""
+    return (f.kind, f.example.dtype, f.example.layout)
+
+
+def _cells(problem, options: dict) -> list[str]:
+    from .example import LAYOUTS
+    from .precision import DTYPES
+
+    dtypes = options.get("dtypes") or tuple(DTYPES)
+    layouts = options.get("layouts") or getattr(problem, "layouts", None) or LAYOUTS
+    return [f"{d}/{lay}" for d in dtypes for lay in layouts]
+
+
+class _Cells:
+    """What each dtype/layout cell has shown so far (for the verdict's matrix)."""
+
+    def __init__(self, universe: list[str]):
+        self.universe = list(universe)
+        self.passed: Counter = Counter()
+        self.failed: dict[str, list[str]] = {}
+        self.out_of_scope: dict[str, str] = {}
+        self.unsupported: dict[str, str] = {}
+
+    def record(self, example, outcome) -> None:
+        cell = f"{example.dtype}/{example.layout}"
+        if cell not in self.universe:
+            self.universe.append(cell)
+        if outcome is None:
+            return
+        for f in outcome.failures:
+            kinds_seen = self.failed.setdefault(cell, [])
+            if f.kind not in kinds_seen:
+                kinds_seen.append(f.kind)
+        for n in outcome.notes:
+            if n.kind == kinds.OUT_OF_SCOPE:
+                self.out_of_scope.setdefault(cell, _cause(n.message))
+        if outcome.unsupported:
+            self.unsupported.setdefault(cell, outcome.unsupported)
+        elif not outcome.failures and not any(n.kind == kinds.OUT_OF_SCOPE for n in outcome.notes):
+            self.passed[cell] += 1
+
+    def fail(self, f: Failure) -> None:
+        cell = f"{f.example.dtype}/{f.example.layout}"
+        kinds_seen = self.failed.setdefault(cell, [])
+        if f.kind not in kinds_seen:
+            kinds_seen.append(f.kind)
+
+    def matrix(self) -> dict[str, str]:
+        out = {}
+        for cell in self.universe:
+            if cell in self.failed:
+                out[cell] = "fail:" + ",".join(self.failed[cell])
+            elif cell in self.out_of_scope:
+                out[cell] = "out_of_scope:" + self.out_of_scope[cell]
+            elif self.passed[cell]:
+                out[cell] = "pass"
+            elif cell in self.unsupported:
+                out[cell] = "unsupported_here:" + self.unsupported[cell]
+            else:
+                out[cell] = "not_run"
+        return out
+
+
+def _cause(message: str) -> str:
+    """The refusal's cause in one short line (for a matrix cell)."""
+    text = message.splitlines()[0]
+    if "refused: " in text:
+        text = text.split("refused: ", 1)[1]
+    return text[:160]
+
+
 def run_campaign(problem, candidate: Candidate, *, profile: str | None = None, max_examples: int | None = None,
                  seed: int | None = None, policy=None, precision: str | None = None,
                  max_macs: int | None | str = "auto", strategy_options: dict | None = None,
                  repro_dir: str | None = None, journal: str | None = None, on_example=None, on_start=None,
                  isolate: bool = False, timeout: float | None = None, shrink: bool = True,
-                 first_failure_only: bool = False) -> CampaignResult:
+                 first_failure_only: bool = False, strict: bool | None = None) -> CampaignResult:
     """Fuzz ``candidate`` against ``problem``. With ``isolate``, every example runs in a worker process
     (:mod:`fusefuzz.harness.isolation`): crashes and hangs (``timeout`` seconds per example, default per backend)
     become failures of kind ``crash`` / ``timeout``. ``on_start(example)`` is called before each example and
     ``on_example(result, outcome)`` after it (progress displays, statistics). ``shrink=False`` skips
     Hypothesis' shrink phase (failures are reported as first found); ``first_failure_only`` ends the search at
-    the first failing example (the kill-rate test)."""
+    the first failing example (the kill-rate test).
+
+    The search goes on after a finding until the example budget is spent: each distinct finding (kind x dtype x
+    layout) is shrunk to its own minimal example; once known, a finding no longer stops the search (it is
+    searched for again only as part of other findings). ``strict`` (default: the candidate's own) makes notes
+    fail."""
     backend.select()
     policy = policy or default_policy(problem)
     precision = precision or candidate.precision or "auto"
     profile_name = profile or profiles.default_name()
+    strict = bool(candidate.strict if strict is None else strict)
     settings = profiles.get(profile_name, max_examples=max_examples, shrink=shrink, all_bugs=not first_failure_only)
+    budget = settings.max_examples
     result = CampaignResult(candidate=candidate.name, problem=problem.name, backend=backend.describe(),
-                            profile=profile_name, policy=policy.label(precision), precision=precision)
+                            profile=profile_name, policy=policy.label(precision), precision=precision, strict=strict)
+    from .runner import _scope_text
+
+    result.contract = _scope_text(candidate)
     result.configs = [a.describe() for a in sweep(candidate.autotuners)]
     options = campaign_strategy_options(problem, max_macs=max_macs, extra=strategy_options)
     strategy = problem.strategy(**options)
+    cells = _Cells(_cells(problem, options))
     log = _Journal(journal)
     start = time.perf_counter()
     isolated = None
@@ -235,6 +341,9 @@ def run_campaign(problem, candidate: Candidate, *, profile: str | None = None, m
         isolated = IsolatedRunner(problem, candidate, policy=policy, precision=precision, timeout=timeout)
     elif timeout is not None:
         raise ValueError("timeout= needs isolate=True: only a worker process can be stopped")
+
+    known: set = set()  # finding keys already reported (they no longer stop the search)
+    note_keys: set = set()
 
     def prop(example):
         if isolated is not None and isolated.should_skip(example):
@@ -250,9 +359,16 @@ def run_campaign(problem, candidate: Candidate, *, profile: str | None = None, m
                 outcome = run_example(problem, candidate, example, policy=policy, precision=precision)
         except CandidateError as e:  # structural, but only seen at this example: report, don't shrink forever
             outcome = None
-            failure = Failure(kinds.EXCEPTION, example, f"candidate setup failed: {e}")
+            failures = [Failure(kinds.EXCEPTION, example, f"candidate setup failed: {e}")]
         else:
-            failure = outcome.failures[0] if outcome.failures else None
+            failures = list(outcome.failures)
+            for n in outcome.notes:
+                if strict:
+                    failures.append(n)
+                elif finding_key(n) not in note_keys:
+                    note_keys.add(finding_key(n))
+                    result.notes.append(n)
+        cells.record(example, outcome)
         if outcome is not None:
             if outcome.unsupported:
                 result.unsupported[outcome.unsupported] += 1
@@ -260,51 +376,66 @@ def run_campaign(problem, candidate: Candidate, *, profile: str | None = None, m
                 result.ratios[c] = max(result.ratios.get(c, 0.0), r)
         if on_example is not None:
             on_example(result, outcome)
-        if failure is not None:
-            log.record(failure)
-            raise _exception_for(failure.kind)(failure)
+        new = [f for f in failures if finding_key(f) not in known]
+        if new:
+            log.record(new[0])
+            raise _exception_for(new[0].kind, new[0].example)(new[0])
 
-    test = settings(given(example=strategy)(prop))
-    if seed is not None:
-        test = hypothesis_seed(seed)(test)
     digest = hashlib.sha1(f"{problem.name}|{candidate.name}|{precision}|{policy.label(precision)}".encode())
-    inner = getattr(getattr(test, "hypothesis", None), "inner_test", None)
-    if inner is not None:
-        inner._hypothesis_internal_add_digest = digest.digest()
-
-    try:
-        test()
-    except KeyboardInterrupt:
-        result.failures = list(log.latest.values())
-        result.verdict = "fail" if result.failures else "error"
-        result.error = "interrupted"
-        log.write("interrupted")
-        if isolated is not None:
-            isolated.close()
-        raise
-    except BaseException as exc:  # noqa: BLE001 - sort Hypothesis's verdict into failures / harness errors
-        others = []
-        for leaf, flaky in _walk(exc):
-            if isinstance(leaf, CounterExample):
-                f = leaf.failure
-                if flaky:
-                    f.message += "\n(flaky: this example did not fail again when replayed)"
-                result.failures.append(f)
-            else:
-                others.append(leaf)
-        if others and not result.failures:
-            result.verdict = "error"
-            result.error = f"harness error: {type(others[0]).__name__}: {others[0]}"
-    if not result.failures and result.verdict == "pass":
-        # Degenerate shapes, reached on purpose when the random search found nothing. Run after it (not as
-        # Hypothesis @example, which would stop the search unshrunk at the first one that fails).
+    rounds = 0
+    while True:
+        remaining = budget - result.examples_run
+        if remaining <= 0:
+            break
+        round_settings = hypothesis_settings(settings, max_examples=remaining) if rounds else settings
+        test = round_settings(given(example=strategy)(prop))
+        if seed is not None:
+            test = hypothesis_seed(_round_seed(seed, rounds))(test)
+        inner = getattr(getattr(test, "hypothesis", None), "inner_test", None)
+        if inner is not None:  # each round its own database key: a round's suppressed findings never evict another's
+            inner._hypothesis_internal_add_digest = digest.digest() + bytes([rounds % 256])
+        before = len(result.failures)
+        try:
+            test()
+        except KeyboardInterrupt:
+            result.failures.extend(f for f in log.latest.values() if f not in result.failures)
+            result.verdict = "fail" if result.failures else "error"
+            result.error = "interrupted"
+            log.write("interrupted")
+            if isolated is not None:
+                isolated.close()
+            raise
+        except BaseException as exc:  # noqa: BLE001 - sort Hypothesis's verdict into failures / harness errors
+            others = []
+            for leaf, flaky in _walk(exc):
+                if isinstance(leaf, CounterExample):
+                    f = leaf.failure
+                    if flaky:
+                        f.message += "\n(flaky: this example did not fail again when replayed)"
+                    if finding_key(f) not in known:
+                        known.add(finding_key(f))
+                        result.failures.append(f)
+                        cells.fail(f)
+                else:
+                    others.append(leaf)
+            if others and not result.failures:
+                result.verdict = "error"
+                result.error = f"harness error: {type(others[0]).__name__}: {others[0]}"
+        rounds += 1
+        if first_failure_only or result.verdict == "error" or len(result.failures) == before:
+            break  # nothing new: the round ran its examples to the end
+    if result.verdict == "pass" and not first_failure_only:
+        # Degenerate shapes, reached on purpose after the random search (not as Hypothesis @example, which
+        # would stop the search unshrunk at the first one that fails).
         for ex in _explicit_examples(problem, options):
             try:
                 prop(ex)
             except CounterExample as e:
                 e.failure.message += "\n(a degenerate example run on purpose after the search; not shrunk)"
+                known.add(finding_key(e.failure))
                 result.failures.append(e.failure)
-                break
+                cells.fail(e.failure)
+    result.matrix = cells.matrix()
     result.seconds = time.perf_counter() - start
     if result.failures:
         result.verdict = "fail"

@@ -31,7 +31,9 @@ class KernelRecord:
         opts = dict(precision=self.precision, deterministic=self.deterministic,
                     approx_budget=self.approx_budget, allowed_ops=self.allowed_ops, kwargs=dict(self.kwargs),
                     # the constructor's positional arity is the problem's (linear_gelu: 2, layernorm: 1)
-                    n_init_args=len(problem.init_args(problem.headline)))
+                    n_init_args=len(problem.init_args(problem.headline)),
+                    # a registered kernel claims every dtype and layout and full fusion: notes fail it
+                    strict=True)
         opts.update({k: v for k, v in overrides.items() if v is not None})
         return from_module(mod, name=self.name, path=getattr(mod, "__file__", None), **opts)
 
