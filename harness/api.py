@@ -190,6 +190,6 @@ def _campaign(problem, candidate, deadline, budget_s, *, profile, seed, max_exam
     result = run_campaign(problem, candidate, profile=profile, max_examples=max_examples, seed=seed,
                           policy=parsed, precision=precision,
                           strategy_options=options, repro_dir=repro_dir, isolate=True, timeout=timeout,
-                          strict=strict, shrink=shrink, budget_s=max(deadline - time.monotonic(), 1e-3))
+                          strict=strict or None, shrink=shrink, budget_s=max(deadline - time.monotonic(), 1e-3))
     kernelbench.annotate(result, problem, before)
     return {**result.to_json(), "budget_s": budget_s}

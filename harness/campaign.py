@@ -17,13 +17,13 @@ from dataclasses import dataclass, field
 
 from hypothesis import given, reject
 from hypothesis import seed as hypothesis_seed
+from hypothesis import settings as hypothesis_settings
 
 from . import backend, kinds, profiles
 from . import repro as repro_mod
 from .candidates import Candidate, CandidateError
 from .configs import sweep
 from .precision import AUTO_ORDER
-from .preflight import preflight  # noqa: F401 - callers import it from here too
 from .runner import Failure, run_example
 
 try:
@@ -56,16 +56,25 @@ _EXCEPTIONS: dict[str, type] = {}
 
 
 def _counterexample(failure: Failure):
-    """Raise ``failure`` for Hypothesis, always from this line (Hypothesis tells bugs apart by where they are
-    raised: one kind, one bug)."""
-    raise _exception_for(failure.kind)(failure)
+    """Raise ``failure`` for Hypothesis, always from this line (Hypothesis tells bugs apart by the exception's
+    type and where it is raised: one kind x dtype x layout, one bug)."""
+    raise _exception_for(failure.kind, failure.example)(failure)
 
 
-def _exception_for(kind: str) -> type:
-    if kind not in _EXCEPTIONS:
-        name = "".join(part.title() for part in kind.split("_")) + "Failure"
-        _EXCEPTIONS[kind] = type(name, (CounterExample,), {})
-    return _EXCEPTIONS[kind]
+def _exception_for(kind: str, example=None) -> type:
+    """One exception class per kind x dtype x layout: Hypothesis shrinks each to its own minimal example."""
+    cell = f"{example.dtype}_{example.layout}" if example is not None else ""
+    key = f"{kind}:{cell}"
+    if key not in _EXCEPTIONS:
+        name = "".join(part.title() for part in f"{kind}_{cell}".split("_") if part) + "Failure"
+        _EXCEPTIONS[key] = type(name, (CounterExample,), {})
+    return _EXCEPTIONS[key]
+
+
+def _round_seed(seed: int | None, round_index: int) -> int:
+    """Round 0 keeps the campaign's seed; later rounds search elsewhere, reproducibly from it."""
+    base = 0 if seed is None else seed
+    return base if round_index == 0 else (base * 1_000_003 + round_index) % 2**32
 
 
 @dataclass
@@ -88,12 +97,19 @@ class CampaignResult:
     isolation: dict | None = None
     #: compute-sanitizer findings (``--sanitize``), or why it was skipped
     sanitizer: dict | None = None
-    #: things the reader should know that are no verdict (e.g. drawn sizes the reference itself rejected)
-    notes: list[str] = field(default_factory=list)
+    #: findings that do not fail (kinds.NOTE_KINDS), one per kind x dtype x layout, same record as failures
+    notes: list[Failure] = field(default_factory=list)
+    #: things the reader should know about the campaign itself (e.g. drawn sizes the reference itself rejected)
+    remarks: list[str] = field(default_factory=list)
     #: examples judged per "dtype/layout" (what a passing verdict covers)
     coverage: Counter = field(default_factory=Counter)
-    #: ``--strict`` was asked for (notes count as failures under it)
+    #: every dtype/layout cell the strategy can draw -> pass | fail:<kinds> | out_of_scope:<why> |
+    #: unsupported_here:<why> | not_run
+    matrix: dict = field(default_factory=dict)
+    #: notes fail too
     strict: bool = False
+    #: the candidate's declared contract, in words
+    contract: str = ""
     #: the wall-clock budget in seconds (None: none), and whether it ended the search
     budget_s: float | None = None
     budget_spent: bool = False
@@ -128,9 +144,12 @@ class CampaignResult:
             "seconds": round(self.seconds, 3),
             **({"isolation": self.isolation} if self.isolation is not None else {}),
             **({"sanitizer": self.sanitizer} if self.sanitizer is not None else {}),
-            **({"notes": list(self.notes)} if self.notes else {}),
-            "coverage": dict(sorted(self.coverage.items())),
+            "notes": [f.to_json() for f in self.notes],
+            "matrix": dict(self.matrix),
+            "contract": self.contract,
             "strict": self.strict,
+            **({"remarks": list(self.remarks)} if self.remarks else {}),
+            "coverage": dict(sorted(self.coverage.items())),
             **({"budget_s": self.budget_s, "budget_spent": self.budget_spent} if self.budget_s is not None else {}),
         }
 
@@ -183,6 +202,24 @@ def _explicit_examples(problem, options: dict) -> list:
     return keep
 
 
+def preflight(problem, candidate: Candidate) -> None:
+    """Build the candidate at the problem's smallest example and copy parameters: structural errors
+    (ambiguous parameters, constructor signature) end the campaign with exit 2 before any fuzzing."""
+    from .candidates import copy_parameters
+    from .example import Example
+
+    smallest = getattr(problem, "smallest_example", None)
+    ex = smallest() if smallest is not None else Example(sizes={n: 1 for n in problem.size_names})
+    reference = problem.make_reference(ex, "cpu", dtype=None)
+    try:
+        model = candidate.build(problem.init_args(ex))
+    except Exception:  # noqa: BLE001 - constructor failures are judged per example
+        return
+    if not hasattr(model, "named_parameters"):
+        raise CandidateError(f"ModelNew(...) returned {type(model).__name__}, not an nn.Module")
+    copy_parameters(reference, model.float())
+
+
 def default_policy(problem):
     """The policy a problem is judged by unless one is asked for (its ``default_policy``, else ``bound``)."""
     from . import policies
@@ -208,24 +245,102 @@ def campaign_strategy_options(problem, *, max_macs: int | None | str = "auto", e
     return options
 
 
+def finding_key(f: Failure) -> tuple[str, str, str]:
+    """What makes two findings distinct: their kind, dtype and layout."""
+    return (f.kind, f.example.dtype, f.example.layout)
+
+
+def _cells(problem, options: dict) -> list[str]:
+    from .example import LAYOUTS
+    from .precision import DTYPES
+
+    dtypes = options.get("dtypes") or tuple(DTYPES)
+    layouts = options.get("layouts") or getattr(problem, "layouts", None) or LAYOUTS
+    return [f"{d}/{lay}" for d in dtypes for lay in layouts]
+
+
+class _Cells:
+    """What each dtype/layout cell has shown so far (for the verdict's matrix)."""
+
+    def __init__(self, universe: list[str]):
+        self.universe = list(universe)
+        self.passed: Counter = Counter()
+        self.failed: dict[str, list[str]] = {}
+        self.out_of_scope: dict[str, str] = {}
+        self.unsupported: dict[str, str] = {}
+
+    def record(self, example, outcome) -> None:
+        cell = f"{example.dtype}/{example.layout}"
+        if cell not in self.universe:
+            self.universe.append(cell)
+        if outcome is None:
+            return
+        for f in outcome.failures:
+            kinds_seen = self.failed.setdefault(cell, [])
+            if f.kind not in kinds_seen:
+                kinds_seen.append(f.kind)
+        for n in outcome.notes:
+            if n.kind == kinds.OUT_OF_SCOPE:
+                self.out_of_scope.setdefault(cell, _cause(n.message))
+        if outcome.unsupported:
+            self.unsupported.setdefault(cell, outcome.unsupported)
+        elif not outcome.failures and not any(n.kind == kinds.OUT_OF_SCOPE for n in outcome.notes):
+            self.passed[cell] += 1
+
+    def fail(self, f: Failure) -> None:
+        cell = f"{f.example.dtype}/{f.example.layout}"
+        kinds_seen = self.failed.setdefault(cell, [])
+        if f.kind not in kinds_seen:
+            kinds_seen.append(f.kind)
+
+    def matrix(self) -> dict[str, str]:
+        out = {}
+        for cell in self.universe:
+            if cell in self.failed:
+                out[cell] = "fail:" + ",".join(self.failed[cell])
+            elif cell in self.out_of_scope:
+                out[cell] = "out_of_scope:" + self.out_of_scope[cell]
+            elif self.passed[cell]:
+                out[cell] = "pass"
+            elif cell in self.unsupported:
+                out[cell] = "unsupported_here:" + self.unsupported[cell]
+            else:
+                out[cell] = "not_run"
+        return out
+
+
+def _cause(message: str) -> str:
+    """The refusal's cause in one short line (for a matrix cell)."""
+    text = message.splitlines()[0]
+    if "refused: " in text:
+        text = text.split("refused: ", 1)[1]
+    return text[:160]
+
+
 def run_campaign(problem, candidate: Candidate, *, profile: str | None = None, max_examples: int | None = None,
                  seed: int | None = None, policy=None, precision: str | None = None,
                  max_macs: int | None | str = "auto", strategy_options: dict | None = None,
                  repro_dir: str | None = None, journal: str | None = None, on_example=None, on_start=None,
                  isolate: bool = False, timeout: float | None = None, shrink: bool = True,
-                 first_failure_only: bool = False, strict: bool = False,
+                 first_failure_only: bool = False, strict: bool | None = None,
                  budget_s: float | None = None) -> CampaignResult:
     """Fuzz ``candidate`` against ``problem``. With ``isolate``, every example runs in a worker process
     (:mod:`fusefuzz.harness.isolation`): crashes and hangs (``timeout`` seconds per example, default per backend)
     become failures of kind ``crash`` / ``timeout``. ``on_start(example)`` is called before each example and
     ``on_example(result, outcome)`` after it (progress displays, statistics). ``shrink=False`` skips
     Hypothesis' shrink phase (failures are reported as first found); ``first_failure_only`` ends the search at
-    the first failing example (the kill-rate test). ``strict`` is recorded in the result (notes count as failures).
+    the first failing example (the kill-rate test).
+
+    The search goes on after a finding until the example budget is spent: each distinct finding (kind x dtype x
+    layout) is shrunk to its own minimal example; once known, a finding no longer stops the search (it is
+    searched for again only as part of other findings). ``strict`` (default: the candidate's own) makes notes
+    fail.
+
     ``budget_s``: wall-clock seconds for the whole campaign: after the first example (always run: no verdict
     without one) no example starts once the time left is less than the slowest so far, an isolated example is
     stopped when it runs past the budget (a ``timeout`` failure only when no example finished, or it ran 10x the
-    slowest that did), and the failures found by then are the verdict (``budget_spent`` says the budget ended the
-    search; shrinking may be unfinished)."""
+    slowest that did), and the findings by then are the verdict (``budget_spent`` says the budget ended the
+    search; shrinking may be unfinished; cells never drawn are ``not_run`` in the matrix)."""
     began = time.monotonic()
     if budget_s is not None and not budget_s > 0:
         raise ValueError(f"budget_s={budget_s!r} must be a positive number of seconds")
@@ -234,13 +349,19 @@ def run_campaign(problem, candidate: Candidate, *, profile: str | None = None, m
     policy = policy or default_policy(problem)
     precision = precision or candidate.precision or "auto"
     profile_name = profile or profiles.default_name()
+    strict = bool(candidate.strict if strict is None else strict)
     settings = profiles.get(profile_name, max_examples=max_examples, shrink=shrink, all_bugs=not first_failure_only)
+    budget = settings.max_examples
     result = CampaignResult(candidate=candidate.name, problem=problem.name, backend=backend.describe(),
-                            profile=profile_name, policy=policy.label(precision), precision=precision,
-                            strict=bool(strict), budget_s=budget_s)
+                            profile=profile_name, policy=policy.label(precision), precision=precision, strict=strict,
+                            budget_s=budget_s)
+    from .runner import _scope_text
+
+    result.contract = _scope_text(candidate)
     result.configs = [a.describe() for a in sweep(candidate.autotuners)]
     options = campaign_strategy_options(problem, max_macs=max_macs, extra=strategy_options)
     strategy = problem.strategy(**options)
+    cells = _Cells(_cells(problem, options))
     log = _Journal(journal)
     start = time.perf_counter()
     isolated = None
@@ -252,14 +373,16 @@ def run_campaign(problem, candidate: Candidate, *, profile: str | None = None, m
     elif timeout is not None:
         raise ValueError("timeout= needs isolate=True: only a worker process can be stopped")
 
-    failed: dict[str, Failure] = {}  # by example, for replays once the budget is spent
+    known: set = set()  # finding keys already reported (they no longer stop the search)
+    note_keys: set = set()
+    replies: dict[str, Failure] = {}  # by example, for replays once a budget is set
     slowest, begun = [0.0], [0]
 
     def prop(example):
         if deadline is not None:
             key = repr(sorted(example.to_dict().items()))
-            if key in failed:  # Hypothesis replays what failed: answered without running it again
-                _counterexample(failed[key])
+            if key in replies:  # Hypothesis replays what failed: answered without running it again
+                _counterexample(replies[key])
             # the first example always starts (isolated, it is stopped at the deadline): no verdict without one
             if begun[0] and (deadline - time.monotonic() < slowest[0] or time.monotonic() >= deadline):
                 raise BudgetSpent()
@@ -282,9 +405,16 @@ def run_campaign(problem, candidate: Candidate, *, profile: str | None = None, m
             raise
         except CandidateError as e:  # structural, but only seen at this example: report, don't shrink forever
             outcome = None
-            failure = Failure(kinds.EXCEPTION, example, f"candidate setup failed: {e}")
+            failures = [Failure(kinds.EXCEPTION, example, f"candidate setup failed: {e}")]
         else:
-            failure = outcome.failures[0] if outcome.failures else None
+            failures = list(outcome.failures)
+            for n in outcome.notes:
+                if strict:
+                    failures.append(n)
+                elif finding_key(n) not in note_keys:
+                    note_keys.add(finding_key(n))
+                    result.notes.append(n)
+        cells.record(example, outcome)
         if outcome is not None:
             if outcome.unsupported:
                 result.unsupported[outcome.unsupported] += 1
@@ -293,49 +423,67 @@ def run_campaign(problem, candidate: Candidate, *, profile: str | None = None, m
         if on_example is not None:
             on_example(result, outcome)
         slowest[0] = max(slowest[0], time.monotonic() - started)
-        if failure is not None:
-            log.record(failure)
+        new = [f for f in failures if finding_key(f) not in known]
+        if new:
+            log.record(new[0])
             if deadline is not None:
-                failed[key] = failure
-            _counterexample(failure)
+                replies[key] = new[0]
+            _counterexample(new[0])
 
-    test = settings(given(example=strategy)(prop))
-    if seed is not None:
-        test = hypothesis_seed(seed)(test)
     digest = hashlib.sha1(f"{problem.name}|{candidate.name}|{precision}|{policy.label(precision)}".encode())
-    inner = getattr(getattr(test, "hypothesis", None), "inner_test", None)
-    if inner is not None:
-        inner._hypothesis_internal_add_digest = digest.digest()
-
-    try:
-        test()
-    except KeyboardInterrupt:
-        result.failures = list(log.latest.values())
-        result.verdict = "fail" if result.failures else "error"
-        result.error = "interrupted"
-        log.write("interrupted")
-        if isolated is not None:
-            isolated.close()
-        raise
-    except BudgetSpent:
-        result.budget_spent = True
-        result.failures = list(log.latest.values())
-    except BaseException as exc:  # noqa: BLE001 - sort Hypothesis's verdict into failures / harness errors
-        others = []
-        for leaf, flaky in _walk(exc):
-            if isinstance(leaf, CounterExample):
-                f = leaf.failure
-                if flaky:
-                    f.message += "\n(flaky: this example did not fail again when replayed)"
-                result.failures.append(f)
-            else:
-                others.append(leaf)
-        if others and not result.failures:
-            result.verdict = "error"
-            result.error = f"harness error: {type(others[0]).__name__}: {others[0]}"
-    if not result.failures and result.verdict == "pass":
-        # Degenerate shapes, reached on purpose when the random search found nothing. Run after it (not as
-        # Hypothesis @example, which would stop the search unshrunk at the first one that fails).
+    rounds = 0
+    while True:
+        remaining = budget - result.examples_run
+        if remaining <= 0:
+            break
+        round_settings = hypothesis_settings(settings, max_examples=remaining) if rounds else settings
+        test = round_settings(given(example=strategy)(prop))
+        if seed is not None:
+            test = hypothesis_seed(_round_seed(seed, rounds))(test)
+        inner = getattr(getattr(test, "hypothesis", None), "inner_test", None)
+        if inner is not None:  # each round its own database key: a round's suppressed findings never evict another's
+            inner._hypothesis_internal_add_digest = digest.digest() + bytes([rounds % 256])
+        before = len(result.failures)
+        try:
+            test()
+        except KeyboardInterrupt:
+            result.failures.extend(f for f in log.latest.values() if f not in result.failures)
+            result.verdict = "fail" if result.failures else "error"
+            result.error = "interrupted"
+            log.write("interrupted")
+            if isolated is not None:
+                isolated.close()
+            raise
+        except BudgetSpent:
+            result.budget_spent = True
+            for f in log.latest.values():
+                if finding_key(f) not in known:
+                    known.add(finding_key(f))
+                    result.failures.append(f)
+                    cells.fail(f)
+            break
+        except BaseException as exc:  # noqa: BLE001 - sort Hypothesis's verdict into failures / harness errors
+            others = []
+            for leaf, flaky in _walk(exc):
+                if isinstance(leaf, CounterExample):
+                    f = leaf.failure
+                    if flaky:
+                        f.message += "\n(flaky: this example did not fail again when replayed)"
+                    if finding_key(f) not in known:
+                        known.add(finding_key(f))
+                        result.failures.append(f)
+                        cells.fail(f)
+                else:
+                    others.append(leaf)
+            if others and not result.failures:
+                result.verdict = "error"
+                result.error = f"harness error: {type(others[0]).__name__}: {others[0]}"
+        rounds += 1
+        if first_failure_only or result.verdict == "error" or len(result.failures) == before:
+            break  # nothing new: the round ran its examples to the end
+    if result.verdict == "pass" and not first_failure_only:
+        # Degenerate shapes, reached on purpose after the random search (not as Hypothesis @example, which
+        # would stop the search unshrunk at the first one that fails).
         for ex in _explicit_examples(problem, options):
             try:
                 prop(ex)
@@ -344,12 +492,14 @@ def run_campaign(problem, candidate: Candidate, *, profile: str | None = None, m
                 break
             except CounterExample as e:
                 e.failure.message += "\n(a degenerate example run on purpose after the search; not shrunk)"
+                known.add(finding_key(e.failure))
                 result.failures.append(e.failure)
-                break
+                cells.fail(e.failure)
+    result.matrix = cells.matrix()
     result.seconds = time.perf_counter() - start
     if result.budget_spent:
-        result.notes.append(f"the time budget ended the search after {result.examples_run} examples"
-                            + ("; the failures are the smallest found by then" if result.failures else ""))
+        result.remarks.append(f"the time budget ended the search after {result.examples_run} examples"
+                              + ("; the failures are the smallest found by then" if result.failures else ""))
     if result.failures:
         result.verdict = "fail"
         if repro_dir:

@@ -8,6 +8,11 @@ run. A candidate file may declare, as module-level constants::
     FUSEFUZZ_DETERMINISTIC = True     # bitwise-reproducible
     FUSEFUZZ_APPROX_BUDGET = 5e-4     # absolute error per activation it spends on approximations
     FUSEFUZZ_ALLOWED_OPS = ("mean",)  # reference aten ops it may call legitimately
+    FUSEFUZZ_DTYPES = ("float32",)    # its contract's dtypes (a file's default: the reference's, float32)
+    FUSEFUZZ_LAYOUTS = ("contiguous", "channels_last", "strided")  # its contract's layouts (default: all)
+
+Cells outside the contract are still fuzzed: a wrong answer there fails like anywhere else, an exception there
+is a note (``out_of_scope``). ``strict`` candidates (``--strict``, registered kernels) fail on notes too.
 
 Loading problems raise :class:`CandidateError` with one line that says what is wrong and how to fix it.
 """
@@ -25,7 +30,8 @@ import torch
 
 from . import registry
 from .configs import Tuned, find_autotuners
-from .precision import CONTRACTS
+from .example import LAYOUTS
+from .precision import CONTRACTS, DTYPES
 from .sourcefile import CandidateError, import_file  # noqa: F401 - importable from here too
 
 
@@ -50,6 +56,11 @@ class Candidate:
     allowed_ops: frozenset = field(default_factory=frozenset)
     path: str | None = None
     kwargs: dict = field(default_factory=dict)
+    #: the contract's dtypes and layouts; None: all of them
+    dtypes: tuple[str, ...] | None = None
+    layouts: tuple[str, ...] | None = None
+    #: notes fail too (partial fusion, out-of-scope refusals)
+    strict: bool = False
 
     @property
     def autotuners(self) -> list[Tuned]:
@@ -114,17 +125,41 @@ def from_module(module: types.ModuleType, *, name: str, path: str | None = None,
             f"{path or name!r}: precision={precision!r} (FUSEFUZZ_PRECISION or --precision) is not a contract; "
             f"use one of {', '.join(CONTRACTS)}"
         )
+    dtypes = _contract_names(path or name, "dtypes", overrides.pop("dtypes", None)
+                             or _declared(module, "FUSEFUZZ_DTYPES", None) or overrides.pop("default_dtypes", None),
+                             DTYPES)
+    overrides.pop("default_dtypes", None)
+    layouts = _contract_names(path or name, "layouts", overrides.pop("layouts", None)
+                              or _declared(module, "FUSEFUZZ_LAYOUTS", None), LAYOUTS)
     return Candidate(
         name=name,
         module=module,
         factory=cls,
         precision=precision,
+        dtypes=dtypes,
+        layouts=layouts,
+        strict=bool(overrides.pop("strict", False)),
         deterministic=bool(overrides.pop("deterministic", _declared(module, "FUSEFUZZ_DETERMINISTIC", False))),
         approx_budget=float(overrides.pop("approx_budget", _declared(module, "FUSEFUZZ_APPROX_BUDGET", 0.0))),
         allowed_ops=frozenset(overrides.pop("allowed_ops", _declared(module, "FUSEFUZZ_ALLOWED_OPS", ()))),
         path=path,
         kwargs=overrides.pop("kwargs", {}),
     )
+
+
+def _contract_names(where: str, what: str, value, allowed) -> tuple[str, ...] | None:
+    if value is None:
+        return None
+    names = tuple(v.strip() for v in value.split(",")) if isinstance(value, str) else tuple(value)
+    bad = [n for n in names if n not in allowed]
+    if bad or not names:
+        raise CandidateError(f"{where!r}: {what}={value!r} (FUSEFUZZ_{what.upper()} or --contract-{what}) names "
+                             f"{bad or 'nothing'}; use a subset of {', '.join(allowed)}")
+    return names
+
+
+#: a file's contract when it declares none: the reference's own dtype (KernelBench's references are float32)
+FILE_DEFAULT_DTYPES = ("float32",)
 
 
 def load_file(path: str, *, init_args: tuple[str, ...] | None = None, n_init_args: int | None = None,
@@ -134,6 +169,7 @@ def load_file(path: str, *, init_args: tuple[str, ...] | None = None, n_init_arg
     if init_args is None and n_init_args is None:
         init_args = CONV_INIT_ARGS
     module = import_file(path)
+    overrides.setdefault("default_dtypes", FILE_DEFAULT_DTYPES)
     return from_module(module, name=os.path.basename(path), path=os.path.abspath(path), init_args=init_args,
                        n_init_args=n_init_args, **overrides)
 
@@ -162,7 +198,9 @@ def from_record(record: registry.KernelRecord, **overrides) -> Candidate:
     opts = dict(precision=record.precision, deterministic=record.deterministic,
                 approx_budget=record.approx_budget, allowed_ops=record.allowed_ops, kwargs=dict(record.kwargs),
                 # the constructor's positional arity is the problem's (linear_gelu: 2, layernorm: 1)
-                n_init_args=len(problem.init_args(problem.headline)))
+                n_init_args=len(problem.init_args(problem.headline)),
+                # a registered kernel claims every dtype and layout and full fusion: notes fail it
+                strict=True)
     opts.update({k: v for k, v in overrides.items() if v is not None})
     return from_module(mod, name=record.name, path=getattr(mod, "__file__", None), **opts)
 

@@ -121,7 +121,7 @@ def _campaign(args, candidate, problem, *, isolate: bool = False, journal: str |
             policy=policies.parse(args.policy or problem.default_policy), precision=args.precision,
             max_macs=_max_macs(args.max_macs), strategy_options=_strategy_options(args), repro_dir=args.repro_dir,
             journal=journal, isolate=isolate, timeout=args.timeout if isolate else None,
-            on_example=progress.on_example, on_start=progress.on_start, strict=args.strict,
+            on_example=progress.on_example, on_start=progress.on_start, strict=args.strict or None,
         )
     kernelbench.annotate(result, problem, before)
     from . import nulls
@@ -131,7 +131,7 @@ def _campaign(args, candidate, problem, *, isolate: bool = False, journal: str |
     except Exception as e:  # noqa: BLE001 - the nulls are advice, never a reason for check to fail
         note = f"null candidates could not be judged on problem {problem.name!r}: {type(e).__name__}: {e}"
     if note:
-        result.notes.append(note)
+        result.remarks.append(note)
     return result
 
 

@@ -196,17 +196,23 @@ def _plain(obj, depth: int = 0):
     return repr(obj)
 
 
+def _finding_to_dict(f: Failure) -> dict:
+    return {"kind": f.kind, "message": f.message, "config": f.config, "details": _plain(f.details)}
+
+
 def outcome_to_dict(outcome: Outcome) -> dict:
-    return {"failures": [{"kind": f.kind, "message": f.message, "config": f.config, "details": _plain(f.details)}
-                         for f in outcome.failures],
+    return {"failures": [_finding_to_dict(f) for f in outcome.failures],
+            "notes": [_finding_to_dict(f) for f in outcome.notes],
             "unsupported": outcome.unsupported, "configs_run": int(outcome.configs_run),
             "ratios": {str(k): float(v) for k, v in outcome.ratios.items()}, "seconds": float(outcome.seconds)}
 
 
 def outcome_from_dict(d: dict, example: Example) -> Outcome:
-    failures = [Failure(f["kind"], example, f["message"], f.get("config", ""), details=dict(f.get("details") or {}))
-                for f in d.get("failures", [])]
-    return Outcome(example, failures=failures, unsupported=d.get("unsupported"),
+    def finding(f):
+        return Failure(f["kind"], example, f["message"], f.get("config", ""), details=dict(f.get("details") or {}))
+
+    return Outcome(example, failures=[finding(f) for f in d.get("failures", [])],
+                   notes=[finding(f) for f in d.get("notes", [])], unsupported=d.get("unsupported"),
                    configs_run=d.get("configs_run", 0), ratios=dict(d.get("ratios", {})),
                    seconds=d.get("seconds", 0.0))
 

@@ -1,6 +1,9 @@
-"""Judging one output: the failure record, an example's outcome, the lazily computed context a policy asks for
-(analysis, peer output, PyTorch's output) and :func:`judge`. Below both the runner (:mod:`fusefuzz.harness.runner`)
-and the property checks, which share these primitives.
+"""What the runner and the property records share: the failure record, an example's outcome, the judging
+context (the float64 analysis, peer and torch outputs, computed lazily once per example) and :func:`judge`, which
+compares one output under a tolerance policy.
+
+Below both :mod:`fusefuzz.harness.runner` (which composes the checks) and :mod:`fusefuzz.properties.checks` (the
+property records), so neither imports the other's internals.
 """
 
 from __future__ import annotations
@@ -14,6 +17,7 @@ import torch
 from . import kinds
 from .compare import Comparison, compare, mismatch_message
 from .example import Example
+from .messages import exception_message  # noqa: F401 - the runner's calls format candidates' errors with it
 from .policies import BoundPolicy
 from .precision import AUTO_ORDER, CONTRACTS, operand_roundoff, torch_dtype
 
@@ -40,6 +44,8 @@ class Failure:
 class Outcome:
     example: Example
     failures: list[Failure] = field(default_factory=list)
+    #: findings that do not fail (kinds.NOTE_KINDS): partial fusion, out-of-scope refusals
+    notes: list[Failure] = field(default_factory=list)
     unsupported: str | None = None
     configs_run: int = 0
     #: worst error/bound ratio per contract (only for the bound policy)
@@ -49,6 +55,12 @@ class Outcome:
     @property
     def ok(self) -> bool:
         return not self.failures
+
+    def add(self, finding: Failure) -> None:
+        """Keep ``finding`` unless one of its kind is kept already (one per kind and example)."""
+        into = self.notes if finding.kind in kinds.NOTE_KINDS else self.failures
+        if all(f.kind != finding.kind for f in into):
+            into.append(finding)
 
 
 # ----------------------------------------------------------------------------------------------------
@@ -127,18 +139,18 @@ class Context:
                             p.copy_(round_operand(p, contract))
                 inputs = [round_operand(x, contract) if rounds else x for x in self.inputs]
                 with tf32_disabled():
-                    self._peer[contract] = _run_reference(model, inputs, self.example)
+                    self._peer[contract] = run_reference(model, inputs, self.example)
         return self._peer[contract]
 
     def torch_output(self) -> torch.Tensor:
         """The reference at the candidate's dtype with PyTorch's default flags (KernelBench's check)."""
         if self._torch is None:
             with torch.no_grad():
-                self._torch = _run_reference(self.reference, self.inputs, self.example)
+                self._torch = run_reference(self.reference, self.inputs, self.example)
         return self._torch
 
 
-def _run_reference(model, inputs, example):
+def run_reference(model, inputs, example):
     try:
         return model(*inputs)
     except RuntimeError as e:
@@ -147,6 +159,13 @@ def _run_reference(model, inputs, example):
             raise
         m32 = copy.deepcopy(model).float()
         return m32(*[x.float() for x in inputs]).to(torch_dtype(example.dtype))
+
+
+# ----------------------------------------------------------------------------------------------------
+
+def sync(device: str) -> None:
+    if device == "cuda":
+        torch.cuda.synchronize()
 
 
 def check_output(out, problem, example, device) -> str | None:
@@ -212,3 +231,64 @@ def judge(ctx: Context, out: torch.Tensor, policy, precision: str, config: str) 
     details = {"expected": expected.double().cpu().tolist(), "allowed": allowed.double().cpu().tolist(),
                "policy": label}
     return Failure(kind, ex, message, config, details=details), ratios
+
+
+#: the second poison: finite, exact in every float dtype, and implausible as a result
+SECOND_POISON = 4096.0 + 1.0 / 8
+
+
+def bitwise_equal(a: torch.Tensor, b: torch.Tensor) -> bool:
+    return a.shape == b.shape and bool(((a == b) | (torch.isnan(a) & torch.isnan(b))).all())
+
+
+class Stop(Exception):
+    """Ends the example: the candidate's call raised or returned no usable output, or the backend cannot run it.
+    ``note`` is set instead of ``failure`` when that is outside the candidate's contract (``out_of_scope``)."""
+
+    def __init__(self, failure: Failure | None = None, unsupported: str | None = None, note: Failure | None = None):
+        super().__init__()
+        self.failure, self.unsupported, self.note = failure, unsupported, note
+
+
+@dataclass
+class Trial:
+    """One config of one example as the property records (:mod:`fusefuzz.properties.checks`) see it: the
+    primary call's output, the watch it ran under, and a ``call`` to run the candidate again."""
+
+    problem: object
+    candidate: object
+    example: Example
+    ctx: Context
+    policy: object
+    precision: str
+    device: str
+    config: str
+    details: dict
+    first: bool  # the first config of the sweep: the properties that cost extra calls run here only
+    inputs: list
+    snapshots: list
+    model: object
+    param_snapshot: dict
+    out: torch.Tensor
+    watch: object  # guards.Watch of the primary call, or None
+    call: object  # call(args, poison=nan, what="forward") -> output tensor (raises Stop)
+    checks: frozenset = frozenset()
+    _value: tuple | None = None
+
+    def value(self) -> tuple[Failure | None, dict]:
+        """:func:`judge` of the primary output (computed once)."""
+        if self._value is None:
+            self._value = judge(self.ctx, self.out, self.policy, self.precision, self.config)
+            if self._value[0] is not None:
+                self._value[0].details.update(self.details)
+        return self._value
+
+    def judge(self, out: torch.Tensor, ctx: Context | None = None) -> Failure | None:
+        failure, _ = judge(ctx or self.ctx, out, self.policy, self.precision, self.config)
+        if failure is not None:
+            failure.details.update(self.details)
+        return failure
+
+    def finding(self, kind: str, text: str, **details) -> Failure:
+        return Failure(kind, self.example, f"{text}\nExample: {self.example.describe()}", self.config,
+                       details={**self.details, **details})

@@ -41,11 +41,25 @@ TAMPERING = "tampering"
 #: of that shape left over): it computes without it (e.g. a convolution with no bias), whatever its values.
 MISSING_PARAMETER = "missing_parameter"
 
+#: The first call of an example ran Triton's autotuner (every config benchmarked on the caller's own buffers) and
+#: its answer is wrong while the cached config's next answer is right (e.g. atomics without ``reset_to_zero``).
+AUTOTUNE_SIDE_EFFECT = "autotune_side_effect"
+
 FAILURE_KINDS = (
     MISMATCH, NAN, EXCEPTION, CRASH, TIMEOUT, BAD_OUTPUT, INPUT_MUTATED, STALE_OUTPUT,
     TORCH_FALLBACK, UNINITIALIZED_OUTPUT, NONDETERMINISTIC, BATCH_VARIANCE, PRECISION_CONTRACT, MISSING_PARAMETER,
-    TAMPERING,
+    TAMPERING, AUTOTUNE_SIDE_EFFECT,
 )
+
+# Notes: findings a user should know that are not wrong answers. They never fail a campaign unless it is strict
+# (``--strict``, ``--fusefuzz-strict``, every registered kernel), where they fail with their own kind.
+
+#: Reference aten ops ran in PyTorch beside a launched Triton kernel (e.g. cuDNN's conv + a Triton epilogue).
+PARTIAL_FUSION = "partial_fusion"
+#: The candidate raised (or refused) on a dtype/layout outside the contract it declares.
+OUT_OF_SCOPE = "out_of_scope"
+
+NOTE_KINDS = (PARTIAL_FUSION, OUT_OF_SCOPE)
 
 #: Not a verdict: the backend cannot run this case correctly (e.g. bf16 ``tl.dot`` in the interpreter).
 UNSUPPORTED = "unsupported"

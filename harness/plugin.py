@@ -145,7 +145,7 @@ def fusefuzz_options(request) -> dict:
     opt = request.config.getoption
     return {"profile": opt("--fusefuzz-profile") or profiles.default_name(),
             "max_examples": opt("--fusefuzz-max-examples"), "seed": opt("--fusefuzz-seed"),
-            "isolate": bool(opt("--fusefuzz-isolate")), "strict": bool(opt("--fusefuzz-strict"))}
+            "isolate": bool(opt("--fusefuzz-isolate")), "strict": bool(opt("--fusefuzz-strict")) or None}
 
 
 @pytest.fixture

@@ -36,8 +36,14 @@ def render(result: CampaignResult, out: Console | None = None) -> None:
                   f"consistent with {consistent}")
     for reason, n in result.unsupported.items():
         out.print(f"  [yellow]unsupported here[/yellow] ({n} examples, no verdict): {reason}")
-    for note in getattr(result, "notes", ()):
-        out.print(f"  note:      {note}", markup=False)
+    for remark in getattr(result, "remarks", ()):
+        out.print(f"  remark:    {remark}", markup=False)
+    if result.contract:
+        out.print(f"  contract:  {result.contract}{' (strict: notes fail)' if result.strict else ''}", markup=False)
+    _render_matrix(result, out)
+    for note in result.notes:
+        out.print(f"  [cyan]note[/cyan] {note.kind} ({note.example.dtype}/{note.example.layout}): ", end="")
+        out.print(note.summary, markup=False)
     if result.error:
         out.print(f"  [yellow]error:[/yellow] {result.error}", markup=True)
     n = len(result.failures)
@@ -59,17 +65,52 @@ def render(result: CampaignResult, out: Console | None = None) -> None:
             out.print(f"repro: python {f.repro}", markup=False)
 
 
+_CELL_STYLE = {"pass": "green", "fail": "red", "out_of_scope": "cyan", "unsupported_here": "yellow", "not_run": "dim"}
+
+
+def _render_matrix(result: CampaignResult, out: Console) -> None:
+    """dtype x layout: what each cell showed (pass, fail:<kinds>, out_of_scope, unsupported_here, not_run)."""
+    if not result.matrix:
+        return
+    dtypes, layouts = [], []
+    for cell in result.matrix:
+        d, lay = cell.split("/", 1)
+        dtypes += [d] if d not in dtypes else []
+        layouts += [lay] if lay not in layouts else []
+    table = Table(show_header=True, header_style="bold", title="matrix (dtype x layout)", title_justify="left")
+    table.add_column("dtype")
+    for lay in layouts:
+        table.add_column(lay, overflow="fold")
+    for d in dtypes:
+        row = []
+        for lay in layouts:
+            value = result.matrix.get(f"{d}/{lay}", "")
+            head, _, why = value.partition(":")
+            style = _CELL_STYLE.get(head, "")
+            text = value if head == "fail" else head + (f" ({why[:60]})" if why else "")
+            row.append(f"[{style}]{_escape(text)}[/{style}]" if style else _escape(text))
+        table.add_row(d, *row)
+    out.print(table)
+
+
+def _escape(text: str) -> str:
+    from rich.markup import escape
+
+    return escape(text)
+
+
 def render_fuzz(results: list[CampaignResult], out: Console | None = None) -> None:
     out = out or console()
     table = Table(title="fusefuzz fuzz: bundled kernels", title_justify="left", header_style="bold")
-    for col in ("kernel", "verdict", "examples", "unsupported", "configs", "worst err/bound", "failures", "s"):
+    for col in ("kernel", "verdict", "examples", "unsupported", "configs", "worst err/bound", "failures", "notes", "s"):
         table.add_column(col)
     for r in results:
         style = _VERDICT_STYLE.get(r.verdict, "")
         ratio = "; ".join(f"{c} {v:.2g}" for c, v in sorted(r.ratios.items())) or "-"
         table.add_row(r.candidate, f"[{style}]{r.verdict}[/{style}]", str(r.examples_run),
                       str(sum(r.unsupported.values())), str(len(r.configs)), ratio,
-                      ", ".join(sorted({f.kind for f in r.failures})) or "-", f"{r.seconds:.0f}")
+                      ", ".join(sorted({f.kind for f in r.failures})) or "-",
+                      ", ".join(sorted({n.kind for n in r.notes})) or "-", f"{r.seconds:.0f}")
     out.print(table)
 
 

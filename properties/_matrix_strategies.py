@@ -11,10 +11,9 @@ from __future__ import annotations
 
 import math
 
-from hypothesis import strategies as st
-
 from fusefuzz.harness.example import ALL_DISTRIBUTIONS, DISTRIBUTIONS, Example
 from fusefuzz.harness.precision import DTYPES
+from hypothesis import strategies as st
 
 from ._strategies import _check_range, _subset, seeds, value_regimes
 

@@ -4,10 +4,9 @@ from __future__ import annotations
 
 import math
 
-from hypothesis import strategies as st
-
 from fusefuzz.harness.example import ALL_DISTRIBUTIONS, DISTRIBUTIONS, LAYOUTS, Example
 from fusefuzz.harness.precision import DTYPES
+from hypothesis import strategies as st
 
 #: tile sizes +- 1 (kernels tile channels and pixels by powers of two)
 _TILE_EDGES = (1, 2, 3, 4, 5, 7, 8, 9, 15, 16, 17, 31, 32, 33, 63, 64, 65, 95, 96, 127, 128, 129)

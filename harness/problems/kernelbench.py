@@ -748,8 +748,8 @@ def annotate(result, problem, before: collections.Counter | None = None) -> None
         return
     line = rejection_summary(problem, before)
     if line:
-        result.notes.append(line)
-    result.notes.extend(n for n in ref.notes if n not in result.notes)
+        result.remarks.append(line)
+    result.remarks.extend(n for n in ref.notes if n not in result.remarks)
     if result.verdict == "error" and result.error and "Unsatisfiable" in result.error and line:
         result.error = (f"every drawn size set was rejected ({line}); constrain the sizes with --sizes NAME=LO:HI, "
                         "--strategy MODULE:NAME or FUSEFUZZ_SIZES / FUSEFUZZ_CONSTRAINTS in the reference")
