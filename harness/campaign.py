@@ -47,6 +47,16 @@ class CounterExample(Exception):
         self.failure = failure
 
 
+#: examples a campaign may run in all, shrinking included, as a multiple of its example budget: shrinking every
+#: distinct finding to its minimum can cost many times the search itself in the interpreter; past this cap the
+#: smallest example found so far of each finding stands (a remark says so)
+SHRINK_CAP_FACTOR = 3
+
+
+class ExamplesSpent(BaseException):
+    """The campaign ran :data:`SHRINK_CAP_FACTOR` times its example budget: ends shrinking at once."""
+
+
 class BudgetSpent(BaseException):
     """The campaign's wall-clock budget (``budget_s``) is spent: ends the search at once, Hypothesis included
     (not an ``Exception``, so Hypothesis neither counts nor shrinks it). The failures found so far stand."""
@@ -168,14 +178,15 @@ def _walk(exc: BaseException, flaky: bool = False):
 
 
 class _Journal:
-    """The minimal-so-far failing example of each kind, rewritten to disk whenever it changes."""
+    """The minimal-so-far failing example of each finding (kind x dtype x layout), rewritten to disk whenever it
+    changes (Hypothesis only tries smaller examples of a bug once it has one)."""
 
     def __init__(self, path: str | None):
         self.path = path
-        self.latest: dict[str, Failure] = {}
+        self.latest: dict[tuple, Failure] = {}
 
     def record(self, failure: Failure) -> None:
-        self.latest[failure.kind] = failure
+        self.latest[finding_key(failure)] = failure
         self.write("running")
 
     def write(self, status: str) -> None:
@@ -379,6 +390,8 @@ def run_campaign(problem, candidate: Candidate, *, profile: str | None = None, m
     slowest, begun = [0.0], [0]
 
     def prop(example):
+        if result.examples_run >= SHRINK_CAP_FACTOR * budget:
+            raise ExamplesSpent()
         if deadline is not None:
             key = repr(sorted(example.to_dict().items()))
             if key in replies:  # Hypothesis replays what failed: answered without running it again
@@ -454,8 +467,13 @@ def run_campaign(problem, candidate: Candidate, *, profile: str | None = None, m
             if isolated is not None:
                 isolated.close()
             raise
-        except BudgetSpent:
-            result.budget_spent = True
+        except (BudgetSpent, ExamplesSpent) as stop:
+            if isinstance(stop, BudgetSpent):
+                result.budget_spent = True
+            else:
+                result.remarks.append(f"shrinking stopped after {result.examples_run} examples "
+                                      f"({SHRINK_CAP_FACTOR}x the budget of {budget}): some failing examples may "
+                                      "not be minimal")
             for f in log.latest.values():
                 if finding_key(f) not in known:
                     known.add(finding_key(f))
@@ -489,6 +507,8 @@ def run_campaign(problem, candidate: Candidate, *, profile: str | None = None, m
                 prop(ex)
             except BudgetSpent:
                 result.budget_spent = True
+                break
+            except ExamplesSpent:
                 break
             except CounterExample as e:
                 e.failure.message += "\n(a degenerate example run on purpose after the search; not shrunk)"

@@ -35,6 +35,11 @@ def _common(p: argparse.ArgumentParser) -> None:
                    help="where kernels run (default: $FUSEFUZZ_BACKEND, else cuda when available)")
     p.add_argument("--dtypes", default=None, help="comma-separated subset of float32,float16,bfloat16")
     p.add_argument("--layouts", default=None, help="comma-separated subset of contiguous,channels_last,strided")
+    p.add_argument("--contract-dtypes", default=None, metavar="DTYPES",
+                   help="the dtypes the candidate claims (default: its FUSEFUZZ_DTYPES, else float32 for a file, "
+                        "all for a registered kernel); other dtypes are still fuzzed: an exception there is a note")
+    p.add_argument("--contract-layouts", default=None, metavar="LAYOUTS",
+                   help="the layouts the candidate claims (default: its FUSEFUZZ_LAYOUTS, else all)")
     p.add_argument("--max-macs", default="auto",
                    help="cap on multiply-adds per example (default: 250000 in the interpreter, none on a GPU)")
     p.add_argument("--checks", default=None,
@@ -326,7 +331,8 @@ def _load_checked(args, spec: str, problem):
             from .candidates import CandidateError
 
             raise CandidateError(" ".join(str(e).split())[-500:]) from None
-    candidate = load(spec, precision=precision, problem=problem)
+    candidate = load(spec, precision=precision, problem=problem,
+                     dtypes=getattr(args, "contract_dtypes", None), layouts=getattr(args, "contract_layouts", None))
     preflight(problem, candidate)
     return candidate
 

@@ -89,7 +89,10 @@ def candidate_ref(candidate: Candidate) -> dict:
     """How a worker loads ``candidate``: its file, or its importable module, with the resolved contract."""
     overrides = {"precision": candidate.precision, "deterministic": bool(candidate.deterministic),
                  "approx_budget": float(candidate.approx_budget), "allowed_ops": sorted(candidate.allowed_ops),
-                 "kwargs": dict(candidate.kwargs)}
+                 "kwargs": dict(candidate.kwargs),
+                 "dtypes": list(candidate.dtypes) if candidate.dtypes is not None else None,
+                 "layouts": list(candidate.layouts) if candidate.layouts is not None else None,
+                 "strict": bool(candidate.strict)}
     modname = getattr(candidate.module, "__name__", "") or ""
     if modname.startswith("fusefuzz_candidate_") and candidate.path:
         return {"kind": "file", "target": os.path.abspath(candidate.path), "name": candidate.name,
@@ -136,7 +139,10 @@ def load_ref(ref: dict, problem=None) -> Candidate:
     if "allowed_ops" in ov:
         ov["allowed_ops"] = frozenset(ov["allowed_ops"])
     if ref["kind"] == "file":
+        from .candidates import FILE_DEFAULT_DTYPES
+
         module = import_file(ref["target"])
+        ov.setdefault("default_dtypes", FILE_DEFAULT_DTYPES)
         return from_module(module, name=ref["name"], path=ref["target"], **ov)
     if ref["kind"] == "module":
         module = importlib.import_module(ref["target"])
