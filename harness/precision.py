@@ -121,6 +121,15 @@ def intermediate_roundoff(dtype: str) -> float:
     return output_roundoff(dtype)
 
 
+def intermediate_underflow(dtype: str) -> float:
+    """Absolute error of one store of a tiny value in ``dtype``: half its smallest subnormal (0 for fp32, whose
+    underflow the fp32 analysis bounds with FP32_TINY terms). ``|fl(x) - x| <= u |x| + this``."""
+    if not intermediate_roundoff(dtype):
+        return 0.0
+    info = torch.finfo(DTYPES[dtype_name(dtype)][0])
+    return info.tiny * info.eps / 2
+
+
 def gamma(n: int, u: float = U_ACC) -> float:
     """Higham's gamma_n = n u / (1 - n u): bound on the relative error of n chained roundings."""
     nu = n * u

@@ -21,8 +21,9 @@ inputs and parameters, so the only errors left are the candidate's own roundings
 **Unfused intermediates (fp16/bf16 only).** PyTorch eager at the input dtype (``F.linear`` then ``F.gelu``), and
 any candidate that runs the GEMM and the activation as separate kernels, stores the pre-activation in that dtype
 (:data:`UNFUSED`): ``c = x @ W^T`` when the bias is added by a second op, and ``v = c + b``. Each store is one
-rounding of relative size ``u = u_16`` (2^-11 fp16, 2^-8 bf16), so step 1's ``|dv|`` becomes
-``(1+u)^2 dot + u (1+u) |c| + u |v|`` before step 2 multiplies it by 1.13. The GELU output is the final store
+rounding ``|fl(t) - t| <= u |t| + eta`` (``u = u_16``: 2^-11 fp16, 2^-8 bf16; ``eta``: half the dtype's smallest
+subnormal), so step 1's ``|dv|`` becomes ``(1+u)^2 dot + u (1+u) |c| + u |v| + (2+u) eta`` before step 2
+multiplies it by 1.13. The GELU output is the final store
 (step 3). Without this allowance PyTorch's own fp16/bf16 result fails the bound (error/allowed ~2 at fp16 and
 ~3 at bf16 on small examples). Not charged: cuBLAS's reduced-precision split-K reductions for fp16 GEMMs
 (``torch.backends.cuda.matmul.allow_fp16_reduced_precision_reduction``, on by default), which may round partial
@@ -47,6 +48,7 @@ from ..precision import (
     accumulation_roundoff,
     gamma,
     intermediate_roundoff,
+    intermediate_underflow,
     operand_roundoff,
     output_roundoff,
 )
@@ -117,8 +119,10 @@ def bound(a: Analysis, contract: str, budget: float = 0.0) -> torch.Tensor:
     dot_err = (((1 + u_op) ** 2 - 1) * (1 + g_acc) * a.dot_mag + g_acc * (a.dot_mag + a.bias_abs)
                + (a.K + 2) * FP32_TINY)
     u_mid = intermediate_roundoff(a.example.dtype)  # the UNFUSED stores: 0 at fp32
+    eta = intermediate_underflow(a.example.dtype)  # |fl(t) - t| <= u_mid |t| + eta
     if u_mid:
-        dot_err = (1 + u_mid) ** 2 * dot_err + u_mid * (1 + u_mid) * a.gemm_abs + u_mid * a.v_abs
+        dot_err = ((1 + u_mid) ** 2 * dot_err + u_mid * (1 + u_mid) * a.gemm_abs + u_mid * a.v_abs
+                   + (2 + u_mid) * eta)
     err = GELU_LIPSCHITZ * dot_err + a.act_err + budget
     u_out = output_roundoff(a.example.dtype)
     if u_out:
