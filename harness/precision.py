@@ -103,6 +103,33 @@ def output_roundoff(output_dtype: str) -> float:
     return 0.0 if name == "float32" else DTYPES[name][2]
 
 
+@dataclass(frozen=True)
+class Intermediate:
+    """A value that an unfused computation at the input dtype stores, rounded to that dtype, before the next
+    operation reads it back (PyTorch eager does: every op returns a tensor of its input's dtype). A bound charges
+    each one ``intermediate_roundoff(dtype) |value|``, propagated through the operations that follow. A fused
+    kernel that keeps fp32 intermediates does not need the allowance; it is allowed anyway, because a default
+    policy that calls PyTorch's own computation wrong is not usable."""
+
+    name: str
+    reason: str
+
+
+def intermediate_roundoff(dtype: str) -> float:
+    """Rounding of one intermediate stored in ``dtype``: its ``u`` for fp16/bf16; 0 for fp32, whose stores are
+    roundings the fp32 analysis already counts (each fp32 operation rounds its result once)."""
+    return output_roundoff(dtype)
+
+
+def intermediate_underflow(dtype: str) -> float:
+    """Absolute error of one store of a tiny value in ``dtype``: half its smallest subnormal (0 for fp32, whose
+    underflow the fp32 analysis bounds with FP32_TINY terms). ``|fl(x) - x| <= u |x| + this``."""
+    if not intermediate_roundoff(dtype):
+        return 0.0
+    info = torch.finfo(DTYPES[dtype_name(dtype)][0])
+    return info.tiny * info.eps / 2
+
+
 def gamma(n: int, u: float = U_ACC) -> float:
     """Higham's gamma_n = n u / (1 - n u): bound on the relative error of n chained roundings."""
     nu = n * u

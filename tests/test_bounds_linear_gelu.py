@@ -69,13 +69,15 @@ def test_tanh_gelu_is_seen_without_a_budget_and_passes_with_one():
     assert compare(out, ref64, allowed).ok
 
 
-def test_fp16_output_rounding_is_allowed_but_not_two_ulps():
+def test_fp16_rounding_and_pytorchs_unfused_stores_are_allowed_but_not_a_2e_8_relative_error():
     ctx, x, w, b = context(example(m=2, k=33, n=17, dtype="float16", seed=5))
     ref64, allowed = BoundPolicy().expected_and_allowed(ctx, "ieee")
     out = ref64.half()  # correctly rounded fp16 result
     assert compare(out, ref64, allowed).ok
+    eager = F.gelu(F.linear(x, w, b))  # PyTorch at fp16: F.linear's output is stored in fp16, then read by gelu
+    assert eager.dtype == torch.float16 and compare(eager, ref64, allowed).ok
     big = ref64.abs().argmax()
-    off = out.clone().view(-1)
-    off[big] = torch.nextafter(torch.nextafter(off[big], torch.tensor(math.inf, dtype=torch.float16)),
-                               torch.tensor(math.inf, dtype=torch.float16))  # two fp16 ulps up
-    assert not compare(off.view_as(out), ref64, allowed).ok
+    off = out.double().clone().view(-1)
+    off[big] *= 1 + 2.0**-8  # 8 fp16 unit roundoffs: more than the three roundings an unfused computation makes
+    comp = compare(off.view_as(out).half(), ref64, allowed)
+    assert not comp.ok and comp.mismatched == 1
