@@ -21,7 +21,7 @@ from .configs import Tuned, describe_config
 
 #: how many times the emulated benchmark launches each config (Triton's ``do_bench`` launches it tens to
 #: hundreds of times on a GPU; any count above one exposes a missing reset)
-EMULATED_LAUNCHES = 3
+EMULATED_LAUNCHES = 2
 
 
 def emulated_bench(kernel_call, quantiles=None, **_):

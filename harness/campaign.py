@@ -120,6 +120,8 @@ class CampaignResult:
     strict: bool = False
     #: the candidate's declared contract, in words
     contract: str = ""
+    #: the accuracy grades every judged example passed (fusefuzz.harness.accuracy.merge), or None
+    accuracy: object = None
     #: the wall-clock budget in seconds (None: none), and whether it ended the search
     budget_s: float | None = None
     budget_spent: bool = False
@@ -156,6 +158,7 @@ class CampaignResult:
             **({"sanitizer": self.sanitizer} if self.sanitizer is not None else {}),
             "notes": [f.to_json() for f in self.notes],
             "matrix": dict(self.matrix),
+            "accuracy": self.accuracy.to_json() if self.accuracy is not None else None,
             "contract": self.contract,
             "strict": self.strict,
             **({"remarks": list(self.remarks)} if self.remarks else {}),
@@ -386,6 +389,7 @@ def run_campaign(problem, candidate: Candidate, *, profile: str | None = None, m
 
     known: set = set()  # finding keys already reported (they no longer stop the search)
     note_keys: set = set()
+    graded: list = []  # each judged example's accuracy grades
     replies: dict[str, Failure] = {}  # by example, for replays once a budget is set
     slowest, begun = [0.0], [0]
 
@@ -428,6 +432,8 @@ def run_campaign(problem, candidate: Candidate, *, profile: str | None = None, m
                     note_keys.add(finding_key(n))
                     result.notes.append(n)
         cells.record(example, outcome)
+        if outcome is not None and outcome.accuracy is not None and not outcome.unsupported:
+            graded.append(outcome.accuracy)
         if outcome is not None:
             if outcome.unsupported:
                 result.unsupported[outcome.unsupported] += 1
@@ -444,8 +450,29 @@ def run_campaign(problem, candidate: Candidate, *, profile: str | None = None, m
             _counterexample(new[0])
 
     digest = hashlib.sha1(f"{problem.name}|{candidate.name}|{precision}|{policy.label(precision)}".encode())
+    def run_explicit(when: str) -> None:
+        """The problem's degenerate examples, run on purpose (not as Hypothesis @example, which would stop the
+        search unshrunk at the first one that fails)."""
+        for ex in _explicit_examples(problem, options):
+            try:
+                prop(ex)
+            except BudgetSpent:
+                result.budget_spent = True
+                return
+            except ExamplesSpent:
+                return
+            except CounterExample as e:
+                e.failure.message += f"\n(a degenerate example run on purpose {when} the search; not shrunk)"
+                known.add(finding_key(e.failure))
+                result.failures.append(e.failure)
+                cells.fail(e.failure)
+                if first_failure_only:
+                    return
+
+    if first_failure_only:  # the kill-rate test asks only whether a bug is caught: the cheapest catches first
+        run_explicit("before")
     rounds = 0
-    while True:
+    while not (first_failure_only and result.failures):
         remaining = budget - result.examples_run
         if remaining <= 0:
             break
@@ -499,23 +526,12 @@ def run_campaign(problem, candidate: Candidate, *, profile: str | None = None, m
         rounds += 1
         if first_failure_only or result.verdict == "error" or len(result.failures) == before:
             break  # nothing new: the round ran its examples to the end
-    if result.verdict == "pass" and not first_failure_only:
-        # Degenerate shapes, reached on purpose after the random search (not as Hypothesis @example, which
-        # would stop the search unshrunk at the first one that fails).
-        for ex in _explicit_examples(problem, options):
-            try:
-                prop(ex)
-            except BudgetSpent:
-                result.budget_spent = True
-                break
-            except ExamplesSpent:
-                break
-            except CounterExample as e:
-                e.failure.message += "\n(a degenerate example run on purpose after the search; not shrunk)"
-                known.add(finding_key(e.failure))
-                result.failures.append(e.failure)
-                cells.fail(e.failure)
+    if not first_failure_only and result.verdict != "error" and not result.budget_spent:
+        run_explicit("after")
     result.matrix = cells.matrix()
+    from . import accuracy
+
+    result.accuracy = accuracy.merge(graded)
     result.seconds = time.perf_counter() - start
     if result.budget_spent:
         result.remarks.append(f"the time budget ended the search after {result.examples_run} examples"

@@ -209,8 +209,19 @@ def _finding_to_dict(f: Failure) -> dict:
 def outcome_to_dict(outcome: Outcome) -> dict:
     return {"failures": [_finding_to_dict(f) for f in outcome.failures],
             "notes": [_finding_to_dict(f) for f in outcome.notes],
+            "accuracy": None if outcome.accuracy is None else {
+                "ratios": {k: (None if v is None else float(v)) for k, v in outcome.accuracy.ratios.items()},
+                "contract": outcome.accuracy.contract},
             "unsupported": outcome.unsupported, "configs_run": int(outcome.configs_run),
             "ratios": {str(k): float(v) for k, v in outcome.ratios.items()}, "seconds": float(outcome.seconds)}
+
+
+def _accuracy(d: dict | None):
+    if not d:
+        return None
+    from .accuracy import Accuracy, _tightest
+
+    return Accuracy(dict(d["ratios"]), d["contract"], _tightest(d["ratios"]))
 
 
 def outcome_from_dict(d: dict, example: Example) -> Outcome:
@@ -218,7 +229,8 @@ def outcome_from_dict(d: dict, example: Example) -> Outcome:
         return Failure(f["kind"], example, f["message"], f.get("config", ""), details=dict(f.get("details") or {}))
 
     return Outcome(example, failures=[finding(f) for f in d.get("failures", [])],
-                   notes=[finding(f) for f in d.get("notes", [])], unsupported=d.get("unsupported"),
+                   notes=[finding(f) for f in d.get("notes", [])], accuracy=_accuracy(d.get("accuracy")),
+                   unsupported=d.get("unsupported"),
                    configs_run=d.get("configs_run", 0), ratios=dict(d.get("ratios", {})),
                    seconds=d.get("seconds", 0.0))
 

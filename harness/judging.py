@@ -48,6 +48,8 @@ class Outcome:
     notes: list[Failure] = field(default_factory=list)
     unsupported: str | None = None
     configs_run: int = 0
+    #: the first config's output graded under each accuracy grade (fusefuzz.harness.accuracy.Accuracy)
+    accuracy: object = None
     #: worst error/bound ratio per contract (only for the bound policy)
     ratios: dict = field(default_factory=dict)
     seconds: float = 0.0

@@ -41,9 +41,14 @@ def render(result: CampaignResult, out: Console | None = None) -> None:
     if result.contract:
         out.print(f"  contract:  {result.contract}{' (strict: notes fail)' if result.strict else ''}", markup=False)
     _render_matrix(result, out)
-    for note in result.notes:
-        out.print(f"  [cyan]note[/cyan] {note.kind} ({note.example.dtype}/{note.example.layout}): ", end="")
-        out.print(note.summary, markup=False)
+    if result.accuracy is not None:
+        out.print(f"  {result.accuracy.describe()}", markup=False)
+    grouped: dict = {}
+    for note in result.notes:  # one line per kind and cause, with the cells it was seen in
+        grouped.setdefault((note.kind, note.summary), []).append(f"{note.example.dtype}/{note.example.layout}")
+    for (kind, summary), cells in grouped.items():
+        out.print(f"  [cyan]note[/cyan] {kind} in {', '.join(cells)}: ", end="")
+        out.print(summary, markup=False)
     if result.error:
         out.print(f"  [yellow]error:[/yellow] {result.error}", markup=True)
     n = len(result.failures)

@@ -206,11 +206,23 @@ def _run_example(problem, candidate, example, policy, precision, device, checks,
                 _, ratios = t.value()
                 for c, r in ratios.items():
                     outcome.ratios[c] = max(outcome.ratios.get(c, 0.0), r)
+                if t.first:
+                    outcome.accuracy = _grade(ctx, out, precision)
                 for prop in properties.PROPERTIES:
                     if prop.applies(t):
                         for finding in prop.check(t):
                             outcome.add(finding)
                 restore_inputs()
+
+
+def _grade(ctx, out, precision):
+    """The accuracy grades of one output; None when a grade cannot be computed here (never a verdict)."""
+    from . import accuracy
+
+    try:
+        return accuracy.grade_output(ctx, out, precision)
+    except Exception:  # noqa: BLE001 - grading is information, not judgement: a reference that cannot run
+        return None  # PyTorch at the candidate's precision here (e.g. fp16 conv on some CPU builds) grades nothing
 
 
 def _with_batch(problem, example, args):

@@ -83,9 +83,10 @@ def members(directory: str = ZOO_DIR) -> list[Member]:
             raise ValueError(f"zoo file {path!r} lacks the '# fusefuzz-zoo:' / '# expect:' header lines")
         expect, expect_cuda, why = m2.group(1), m2.group(2), (m2.group(3) or "").strip()
         for value in (expect, expect_cuda):
-            if value is not None and value != "pass" and value not in kinds.FAILURE_KINDS:
+            allowed = (*kinds.FAILURE_KINDS, *kinds.NOTE_KINDS)  # members are judged strict: notes fail
+            if value is not None and value != "pass" and value not in allowed:
                 raise ValueError(f"zoo file {path!r}: expect={value!r} is not a failure kind or 'pass'; "
-                                 f"use one of {', '.join(sorted(kinds.FAILURE_KINDS))}")
+                                 f"use one of {', '.join(sorted(allowed))}")
         if expect_cuda and not why:
             raise ValueError(f"zoo file {path!r}: '(cuda: {expect_cuda})' needs its reason: "
                              f"'(cuda: {expect_cuda} - why the GPU shows it differently)'")
@@ -127,6 +128,8 @@ def judge_member(member: Member, *, profile: str = "ci", max_examples: int | Non
         if not first_seen and outcome is not None and outcome.failures:
             first_seen.update(examples=result.examples_run, seconds=time.perf_counter() - start)
 
+    # a member stands for a kernel that claims to be whole: judged strict, as registered kernels are (notes fail)
+    campaign_kwargs.setdefault("strict", True)
     kwargs = dict(profile=profile, max_examples=max_examples, seed=seed, on_example=on_example, **campaign_kwargs)
     if isolate:
         kwargs["isolate"] = True

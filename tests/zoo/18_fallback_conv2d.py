@@ -1,5 +1,5 @@
 # fusefuzz-zoo: PyTorch fallback: the convolution is F.conv2d (cuDNN), only GELU + mean run in Triton
-# expect: torch_fallback
+# expect: partial_fusion
 # precision: ieee
 import torch
 import torch.nn as nn
