@@ -24,6 +24,7 @@ from . import repro as repro_mod
 from .candidates import Candidate, CandidateError
 from .configs import sweep
 from .precision import AUTO_ORDER
+from .preflight import preflight  # noqa: F401 - callers import it from here too
 from .runner import Failure, run_example
 
 try:
@@ -214,24 +215,6 @@ def _explicit_examples(problem, options: dict) -> list:
             continue
         keep.append(ex)
     return keep
-
-
-def preflight(problem, candidate: Candidate) -> None:
-    """Build the candidate at the problem's smallest example and copy parameters: structural errors
-    (ambiguous parameters, constructor signature) end the campaign with exit 2 before any fuzzing."""
-    from .candidates import copy_parameters
-    from .example import Example
-
-    smallest = getattr(problem, "smallest_example", None)
-    ex = smallest() if smallest is not None else Example(sizes={n: 1 for n in problem.size_names})
-    reference = problem.make_reference(ex, "cpu", dtype=None)
-    try:
-        model = candidate.build(problem.init_args(ex))
-    except Exception:  # noqa: BLE001 - constructor failures are judged per example
-        return
-    if not hasattr(model, "named_parameters"):
-        raise CandidateError(f"ModelNew(...) returned {type(model).__name__}, not an nn.Module")
-    copy_parameters(reference, model.float())
 
 
 def default_policy(problem):

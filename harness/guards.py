@@ -43,11 +43,13 @@ def _same_values(a: torch.Tensor, b: torch.Tensor) -> bool:
 
 
 def _is_move(before: list, after: list) -> bool:
-    """Every tensor the launch wrote holds what another of its tensor arguments held before it."""
+    """Every tensor the launch wrote holds what another of its tensor arguments, of the same shape, held before it
+    (a reduction over a size-1 dimension also reproduces its input's values, but into another shape)."""
     written = [i for i, (b, a) in enumerate(zip(before, after, strict=True)) if not _same_values(b, a)]
     if not written:
         return False  # wrote nothing we can see (e.g. a scalar result elsewhere): not evidence of a copy
-    return all(any(j != i and _same_values(after[i], before[j]) for j in range(len(before))) for i in written)
+    return all(any(j != i and after[i].shape == before[j].shape and _same_values(after[i], before[j])
+                   for j in range(len(before))) for i in written)
 
 
 def _patch_launch_counters() -> None:

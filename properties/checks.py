@@ -82,12 +82,14 @@ def _fusion(trial: Trial) -> list[Failure]:
     if watch.launches == 0:
         return [trial.finding(kinds.TORCH_FALLBACK, "forward launched no Triton kernel: the result came from "
                               f"PyTorch ({_ops(watch)})")]
-    if watch.only_moved:
+    reference_ops = trial.problem.reference_ops - frozenset(trial.candidate.allowed_ops)
+    used = watch.fallback_ops(reference_ops, ())
+    if watch.only_moved and (used or not trial.candidate.allowed_ops):
+        # PyTorch computed the result and Triton copied it; only a candidate that declares the reference ops it
+        # runs in PyTorch (FUSEFUZZ_ALLOWED_OPS) and calls no other may do that openly
         return [trial.finding(kinds.TORCH_FALLBACK, f"every Triton launch of forward ({watch.launches}) only moved "
                               "values that PyTorch had computed (each written tensor holds exactly another "
                               f"argument's previous values): the arithmetic is PyTorch's ({_ops(watch)})")]
-    reference_ops = trial.problem.reference_ops - frozenset(trial.candidate.allowed_ops)
-    used = watch.fallback_ops(reference_ops, ())
     if used:
         return [trial.finding(kinds.PARTIAL_FUSION, f"forward runs the reference's {', '.join(used)} in PyTorch "
                               f"beside {watch.launches} Triton launch(es); the values are still checked "

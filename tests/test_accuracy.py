@@ -5,7 +5,6 @@ import math
 
 import pytest
 import torch
-
 from fusefuzz.harness import accuracy, problems
 from fusefuzz.harness.accuracy import Accuracy, grade_output, merge
 from fusefuzz.harness.example import Example

@@ -12,7 +12,6 @@ import pytest
 import torch
 import torch.nn.functional as F
 from conftest import candidate_path
-
 from fusefuzz.harness import candidates, kinds, problems
 from fusefuzz.harness.compare import compare
 from fusefuzz.harness.example import Example

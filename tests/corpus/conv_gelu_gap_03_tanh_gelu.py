@@ -8,8 +8,8 @@ import torch.nn as nn
 import triton
 import triton.language as tl
 
-SQRT_2_OVER_PI = 0.7978845608028654
-GELU_COEF = 0.044715
+SQRT_2_OVER_PI = tl.constexpr(0.7978845608028654)
+GELU_COEF = tl.constexpr(0.044715)
 
 
 @triton.jit
