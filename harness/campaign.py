@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from hypothesis import given, reject
 from hypothesis import seed as hypothesis_seed
 from hypothesis import settings as hypothesis_settings
+from hypothesis.errors import UnsatisfiedAssumption
 
 from . import backend, kinds, profiles
 from . import repro as repro_mod
@@ -26,6 +27,7 @@ from .configs import sweep
 from .precision import AUTO_ORDER
 from .preflight import preflight  # noqa: F401 - callers import it from here too
 from .runner import Failure, run_example
+from .stops import BudgetSpent, ExamplesSpent
 
 try:
     BaseExceptionGroup  # noqa: B018 - a builtin from Python 3.11
@@ -54,22 +56,15 @@ class CounterExample(Exception):
 SHRINK_CAP_FACTOR = 3
 
 
-class ExamplesSpent(BaseException):
-    """The campaign ran :data:`SHRINK_CAP_FACTOR` times its example budget: ends shrinking at once."""
-
-
-class BudgetSpent(BaseException):
-    """The campaign's wall-clock budget (``budget_s``) is spent: ends the search at once, Hypothesis included
-    (not an ``Exception``, so Hypothesis neither counts nor shrinks it). The failures found so far stand."""
-
-
 _EXCEPTIONS: dict[str, type] = {}
 
 
-def _counterexample(failure: Failure):
+def _counterexample(failure: Failure, also=()):
     """Raise ``failure`` for Hypothesis, always from this line (Hypothesis tells bugs apart by the exception's
-    type and where it is raised: one kind x dtype x layout, one bug)."""
-    raise _exception_for(failure.kind, failure.example)(failure)
+    type and where it is raised: one kind x dtype x layout, one bug); ``also``: other findings of the example."""
+    exc = _exception_for(failure.kind, failure.example)(failure)
+    exc.also = list(also)
+    raise exc
 
 
 def _exception_for(kind: str, example=None) -> type:
@@ -430,7 +425,8 @@ def run_campaign(problem, candidate: Candidate, *, profile: str | None = None, m
             log.record(new[0])
             if deadline is not None:
                 replies[key] = new[0]
-            _counterexample(new[0])
+            # the kill-rate mode ends at this example: every finding it showed is kept
+            _counterexample(new[0], also=new[1:] if first_failure_only else ())
 
     digest = hashlib.sha1(f"{problem.name}|{candidate.name}|{precision}|{policy.label(precision)}".encode())
     def run_explicit(when: str) -> None:
@@ -442,7 +438,7 @@ def run_campaign(problem, candidate: Candidate, *, profile: str | None = None, m
             except BudgetSpent:
                 result.budget_spent = True
                 return
-            except ExamplesSpent:
+            except (ExamplesSpent, UnsatisfiedAssumption):  # the cap, or the isolated runner's timeout budget
                 return
             except CounterExample as e:
                 e.failure.message += f"\n(a degenerate example run on purpose {when} the search; not shrunk)"
@@ -497,10 +493,11 @@ def run_campaign(problem, candidate: Candidate, *, profile: str | None = None, m
                     f = leaf.failure
                     if flaky:
                         f.message += "\n(flaky: this example did not fail again when replayed)"
-                    if finding_key(f) not in known:
-                        known.add(finding_key(f))
-                        result.failures.append(f)
-                        cells.fail(f)
+                    for g in (f, *getattr(leaf, "also", ())):
+                        if finding_key(g) not in known:
+                            known.add(finding_key(g))
+                            result.failures.append(g)
+                            cells.fail(g)
                 else:
                     others.append(leaf)
             if others and not result.failures:

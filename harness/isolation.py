@@ -743,7 +743,7 @@ class IsolatedRunner:
             w.start(limit)
         except CandidateError:
             if self.deadline is not None and time.monotonic() >= self.deadline:
-                from .campaign import BudgetSpent
+                from .stops import BudgetSpent
 
                 raise BudgetSpent() from None
             raise
@@ -848,7 +848,7 @@ class IsolatedRunner:
         run 10x as long as the slowest example that finished, or none had finished (then it is a timeout)."""
         if limit >= own_limit or not self._slowest or limit >= max(10 * self._slowest, SHORT_FLOOR):
             return
-        from .campaign import BudgetSpent
+        from .stops import BudgetSpent
 
         self.stats["examples"] -= 1
         raise BudgetSpent()

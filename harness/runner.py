@@ -209,8 +209,9 @@ def _run_example(problem, candidate, example, policy, precision, device, checks,
                 if t.first:
                     outcome.accuracy = _grade(ctx, out, precision)
                 found = [f for prop in properties.PROPERTIES if prop.applies(t) for f in prop.check(t)]
-                if any(f.kind == kinds.UNINITIALIZED_OUTPUT for f in found):
-                    # the NaN of poisoned memory the kernel never wrote: uninitialized_output names that bug
+                if any(f.kind == kinds.UNINITIALIZED_OUTPUT or f.details.get("poison_dependent") for f in found):
+                    # the NaN of poisoned memory the kernel never wrote (or read as scratch): that finding names
+                    # the bug, the NaN is its symptom
                     found = [f for f in found if f.kind != kinds.NAN]
                 for finding in found:
                     outcome.add(finding)

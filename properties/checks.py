@@ -126,7 +126,7 @@ def _determinism(trial: Trial) -> list[Failure]:
         return [trial.finding(kinds.NONDETERMINISTIC,
                               "the result depends on the contents of fresh allocations (uninitialised scratch): "
                               f"{flips} outputs are NaN with NaN-filled memory and finite with "
-                              f"{SECOND_POISON}-filled")]
+                              f"{SECOND_POISON}-filled", poison_dependent=True)]
     differ = int((out != again).sum())
     largest = float((out.double() - again.double()).abs().max())
     if trial.candidate.deterministic:

@@ -18,3 +18,19 @@ def _isolated_database(tmp_path, monkeypatch):
 
 def candidate_path(name: str) -> str:
     return os.path.join(CANDIDATES, name)
+
+
+_DTYPE_ORDER = ("float32", "float16", "bfloat16")
+_LAYOUT_ORDER = ("contiguous", "channels_last", "strided")
+
+
+def smallest_failure(failures):
+    """The smallest of a campaign's findings (failure records or their JSON): a campaign keeps one shrunk
+    example per kind x dtype x layout; tests of one bug look at the float32/contiguous one first."""
+    def key(f):
+        ex = f["example"] if isinstance(f, dict) else f.example.to_dict()
+        return (_DTYPE_ORDER.index(ex["dtype"]) if ex.get("dtype") in _DTYPE_ORDER else 9,
+                _LAYOUT_ORDER.index(ex["layout"]) if ex.get("layout") in _LAYOUT_ORDER else 9,
+                sum(v for v in (ex.get("sizes") or {}).values() if isinstance(v, int)))
+    assert failures, "no failure found"
+    return min(failures, key=key)

@@ -10,7 +10,7 @@ import sys
 import time
 
 import pytest
-from conftest import REPO, candidate_path
+from conftest import REPO, candidate_path, smallest_failure
 from fusefuzz.harness import backend, campaign, candidates, isolation, kinds, policies, problems
 from fusefuzz.harness.cli import main
 from fusefuzz.harness.example import Example
@@ -70,7 +70,7 @@ def test_a_dying_worker_is_a_crash_shrunk_like_any_failure(name, said, shrunk, t
     journal = tmp_path / "r.json.partial"
     result = run(name, max_examples=15, journal=str(journal), repro_dir=str(tmp_path))
     assert result.verdict == "fail", result.error
-    (failure,) = result.failures
+    failure = smallest_failure(result.failures)
     assert failure.kind == kinds.CRASH and said in failure.summary
     assert failure.example.sizes == shrunk
     if "signal" in said:  # faulthandler: the candidate's line is in the message
@@ -85,7 +85,7 @@ def test_a_wild_store_is_a_crash_on_every_backend():
     # interpreter: a segfault
     result = run("illegal_address.py", max_examples=15)
     assert result.verdict == "fail", result.error
-    (failure,) = result.failures
+    failure = smallest_failure(result.failures)
     assert failure.kind == kinds.CRASH and failure.example.sizes == minimal(out_channels=2)
     if backend.name() == "cuda":
         assert "illegal memory access" in failure.message
@@ -121,7 +121,7 @@ def test_a_hanging_kernel_ends_in_a_few_timeouts(tmp_path):
     wall = time.monotonic() - start
     assert result.verdict == "fail"
     assert {f.kind for f in result.failures} == {kinds.TIMEOUT}
-    (failure,) = result.failures
+    failure = smallest_failure(result.failures)
     assert failure.example["width"] != failure.example["height"]  # a real hang, not a slow example
     n = result.isolation["timeouts"]
     assert 1 <= n <= isolation.MAX_TIMEOUTS
@@ -142,7 +142,7 @@ def test_a_hanging_kernel_ends_in_a_few_timeouts(tmp_path):
 def test_exceptions_and_bad_outputs_come_back_from_the_worker(name, kind, text):
     result = run(name, max_examples=6)
     assert result.verdict == "fail"
-    (failure,) = result.failures
+    failure = smallest_failure(result.failures)
     assert failure.kind == kind and text in failure.message, failure.message
     assert result.isolation["crashes"] == 0 and result.isolation["workers_started"] == 1
 
@@ -256,7 +256,7 @@ def test_workers_see_the_parents_environment_of_now(tmp_path, monkeypatch):
     for value in ("one", "two"):
         monkeypatch.setenv("FUSEFUZZ_PROBE", value)
         with isolation.IsolatedRunner(PROBLEM, cand) as runner:
-            (failure,) = runner.run(Example(sizes=minimal())).failures
+            failure = smallest_failure(runner.run(Example(sizes=minimal())).failures)
         seen.append(failure.message.split("probe=")[1].split()[0])
     assert seen == ["one", "two"]
 

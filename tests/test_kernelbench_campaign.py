@@ -7,7 +7,7 @@ import sys
 import textwrap
 
 import pytest
-from conftest import REPO
+from conftest import REPO, smallest_failure
 from fusefuzz.harness import candidates, kinds
 from fusefuzz.harness.campaign import run_campaign
 from fusefuzz.harness.cli import main
@@ -36,7 +36,7 @@ def campaign(reference, candidate, **kw):
 def test_k_tail_bug_is_caught_shrunk_to_one_element_and_its_repro_fails(tmp_path):
     result = campaign("level1_matmul.py", "matmul_triton_k_tail.py", max_examples=15, repro_dir=str(tmp_path))
     assert result.verdict == "fail" and result.policy.startswith("peer")
-    (failure,) = result.failures
+    failure = smallest_failure(result.failures)
     assert failure.kind == kinds.MISMATCH and failure.example.sizes == {"M": 1, "K": 1, "N": 1}
     proc = subprocess.run([sys.executable, failure.repro], capture_output=True, text=True, timeout=300,
                           cwd=str(tmp_path), env={**os.environ, "PYTHONWARNINGS": "ignore"})
@@ -46,7 +46,7 @@ def test_k_tail_bug_is_caught_shrunk_to_one_element_and_its_repro_fails(tmp_path
 
 def test_square_only_bug_is_caught_at_a_small_non_square_input():
     result = campaign("level1_sum_reduction.py", "sum_reduction_square_only.py", max_examples=15)
-    (failure,) = result.failures
+    failure = smallest_failure(result.failures)
     sizes = failure.example.sizes
     assert failure.kind == kinds.MISMATCH and sizes["dim1"] != sizes["dim2"]
     assert sizes["batch_size"] == 1 and sizes["dim1"] + sizes["dim2"] <= 4
@@ -54,7 +54,7 @@ def test_square_only_bug_is_caught_at_a_small_non_square_input():
 
 def test_overflowing_softmax_is_caught_only_with_scaled_values():
     result = campaign("level1_softmax.py", "softmax_triton_no_max.py", max_examples=20)
-    (failure,) = result.failures
+    failure = smallest_failure(result.failures)
     assert failure.kind == kinds.NAN and failure.example.distribution == "reference_scaled"
     assert failure.example.sizes == {"batch_size": 1, "dim": 1}
     # KernelBench's own values (get_inputs as written) never overflow: the same campaign without scaling passes
@@ -87,7 +87,7 @@ def test_isolated_workers_rebuild_the_problem_from_the_reference(tmp_path):
                  "--repro-dir", str(tmp_path)])
     report = json.loads(out.read_text())
     assert code == 1 and report["isolation"]["workers_started"] >= 1
-    (failure,) = report["failures"]
+    failure = smallest_failure(report["failures"])
     assert failure["kind"] == kinds.MISMATCH and (failure["example"]["M"], failure["example"]["K"]) == (1, 1)
 
 
@@ -143,7 +143,7 @@ def test_a_reference_raising_at_run_time_is_no_verdict_on_the_candidate(tmp_path
 def test_row_grid_bug_leaves_rows_unwritten_and_the_poison_shows_it(monkeypatch):
     monkeypatch.setenv("FUSEFUZZ_CHECKS", "poison")
     result = campaign("level2_gemm_relu_divide.py", "gemm_relu_divide_rows_grid.py", max_examples=10)
-    (failure,) = result.failures
+    failure = smallest_failure(result.failures)
     assert failure.kind == kinds.UNINITIALIZED_OUTPUT
     assert failure.example.sizes == {"batch_size": 1, "in_features": 1, "out_features": 1}
 
@@ -151,7 +151,7 @@ def test_row_grid_bug_leaves_rows_unwritten_and_the_poison_shows_it(monkeypatch)
 def test_contiguous_only_conv_is_caught_on_other_layouts_and_passes_contiguous_ones():
     result = campaign("level2_conv2d_relu_biasadd.py", "conv2d_relu_biasadd_contiguous_only.py", max_examples=15,
                       strategy_options={**FP32, "layouts": ("channels_last", "strided")})
-    (failure,) = result.failures
+    failure = smallest_failure(result.failures)
     assert failure.kind == kinds.MISMATCH and failure.example.layout in ("channels_last", "strided")
     result = campaign("level2_conv2d_relu_biasadd.py", "conv2d_relu_biasadd_contiguous_only.py", max_examples=5,
                       strategy_options={**FP32, "layouts": ("contiguous",)})
