@@ -79,7 +79,10 @@ def _fusion(trial: Trial) -> list[Failure]:
     watch = trial.watch
     if watch is None:
         return []
+    compute = [op for op in watch.ops if op not in _BOOKKEEPING]
     if watch.launches == 0:
+        if not compute:  # neither a launch nor PyTorch arithmetic seen: a deferred launch, a buffer returned
+            return []  # unfilled (the value and poison properties judge that), not PyTorch's work
         return [trial.finding(kinds.TORCH_FALLBACK, "forward launched no Triton kernel: the result came from "
                               f"PyTorch ({_ops(watch)})")]
     reference_ops = trial.problem.reference_ops - frozenset(trial.candidate.allowed_ops)
