@@ -8,7 +8,7 @@ at a time, so the autotuner never benchmarks there and the bug stays hidden: :fu
 
 * On a GPU Triton's own autotuner runs: the per-key cache is emptied and its disk cache is not consulted.
 * In the interpreter Triton's autotuner cannot time anything (no driver), so only its timer is replaced:
-  :func:`emulated_bench` launches each config :data:`EMULATED_LAUNCHES` times through Triton's own
+  :func:`emulated_bench` launches each config :data:`EMULATED_LAUNCHES` time(s) through Triton's own
   ``kernel_call`` (which runs ``reset_to_zero``, ``restore_value``, ``pre_hook`` and ``post_hook`` exactly as on
   a GPU) and reports equal times, so the first config is picked. Everything else is Triton's code.
 """
@@ -20,8 +20,8 @@ import contextlib
 from .configs import Tuned, describe_config
 
 #: how many times the emulated benchmark launches each config (Triton's ``do_bench`` launches it tens to
-#: hundreds of times on a GPU; any count above one exposes a missing reset)
-EMULATED_LAUNCHES = 2
+#: hundreds of times on a GPU; once is enough: the real launch that follows adds to what every config left)
+EMULATED_LAUNCHES = 1
 
 
 def emulated_bench(kernel_call, quantiles=None, **_):
