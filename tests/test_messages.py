@@ -3,15 +3,15 @@ source excerpt first and the cause last), the excerpt after it and cut only ther
 code and never in fusefuzz's, and Triton's own error for an autotuned meta-parameter passed explicitly."""
 
 import ast
-import importlib.util
 import os
+import subprocess
 import sys
 
 import pytest
 import torch
 import triton
 import triton.language as tl
-from conftest import candidate_path
+from conftest import REPO, candidate_path
 from fusefuzz.harness import backend, candidates, configs, kinds, problems
 from fusefuzz.harness.example import Example
 from fusefuzz.harness.guards import Watch
@@ -103,33 +103,51 @@ def kernel(x_ptr, y_ptr, n, BLOCK: tl.constexpr):
 '''
 
 
-def test_compiler_errors_of_a_helper_give_the_helper_cause_and_both_excerpts(tmp_path, monkeypatch):
-    from triton.compiler import ASTSource
-    from triton.runtime.jit import JITFunction
+_COMPILE_AND_REPORT = """
+import importlib.util, sys
+import triton
+from triton.compiler import ASTSource
+from triton.runtime.jit import JITFunction
+try:
+    from triton.backends.compiler import GPUTarget
+except ImportError:
+    print("SKIP: this triton has no GPUTarget to compile for without a GPU"); sys.exit(0)
+from fusefuzz.harness.messages import exception_message
+spec = importlib.util.spec_from_file_location("fusefuzz_test_compiled_kernels", sys.argv[1])
+module = importlib.util.module_from_spec(spec)
+sys.modules[spec.name] = module
+spec.loader.exec_module(module)
+if not isinstance(module.kernel, JITFunction):
+    print("SKIP: this triton decides interpretation at import, not per decorator"); sys.exit(0)
+source = ASTSource(module.kernel, signature={"x_ptr": "*fp16", "y_ptr": "*fp16", "n": "i32", "BLOCK": "constexpr"},
+                   constexprs={"BLOCK": 16})
+try:
+    triton.compile(source, target=GPUTarget("cuda", 90, 32))
+except Exception as e:
+    if type(e).__name__ != "CompilationError":
+        print(f"SKIP: this triton's ASTSource differs: {type(e).__name__}: {e}"); sys.exit(0)
+    print("RAW " + str(e).splitlines()[0])
+    print(exception_message(e))
+"""
 
-    try:
-        from triton.backends.compiler import GPUTarget
-    except ImportError:  # pragma: no cover - older layouts
-        pytest.skip("this triton has no GPUTarget to compile for without a GPU")
+
+def test_compiler_errors_of_a_helper_give_the_helper_cause_and_both_excerpts(tmp_path):
+    # compiled in a fresh process: a process that ran the interpreter keeps its patched triton.language
     path = tmp_path / "compiled_kernels.py"
     path.write_text(_COMPILED)
-    monkeypatch.setenv("TRITON_INTERPRET", "0")  # @triton.jit makes compilable functions, not interpreted ones
-    spec = importlib.util.spec_from_file_location("fusefuzz_test_compiled_kernels", path)
-    module = importlib.util.module_from_spec(spec)
-    monkeypatch.setitem(sys.modules, spec.name, module)
-    spec.loader.exec_module(module)
-    if not isinstance(module.kernel, JITFunction):
-        pytest.skip("this triton decides interpretation at import, not per decorator")
-    source = ASTSource(module.kernel, signature={"x_ptr": "*fp16", "y_ptr": "*fp16", "n": "i32", "BLOCK": "constexpr"},
-                       constexprs={"BLOCK": 16})
-    with pytest.raises(Exception) as info:
-        triton.compile(source, target=GPUTarget("cuda", 90, 32))
-    if type(info.value).__name__ != "CompilationError":
-        pytest.skip(f"this triton's ASTSource differs: {type(info.value).__name__}: {info.value}")
-    assert str(info.value).splitlines()[0].startswith("at ")  # Triton: the caller's excerpt, no cause in it
-    msg = exception_message(info.value)
+    script = tmp_path / "compile_and_report.py"
+    script.write_text(_COMPILE_AND_REPORT)
+    env = {**os.environ, "TRITON_INTERPRET": "0", "PYTHONPATH": REPO + os.pathsep + os.environ.get("PYTHONPATH", "")}
+    proc = subprocess.run([sys.executable, str(script), str(path)], capture_output=True, text=True, env=env,
+                          timeout=300)
+    out = proc.stdout
+    if out.startswith("SKIP: "):
+        pytest.skip(out[6:].strip())
+    assert proc.returncode == 0 and out.startswith("RAW at "), proc.stdout + proc.stderr  # Triton: excerpt first
+    msg = out.split("\n", 1)[1]
     lines = msg.splitlines()
-    assert lines[0].startswith(f"CompilationError: {CAUSE} (at test_messages.py:"), msg
+    # the cause first; "where" is the deepest frame outside fusefuzz and triton (here the script that compiled)
+    assert lines[0].startswith(f"CompilationError: {CAUSE} (at compile_and_report.py:"), msg
     assert "return tl.erf(v)" in lines[3] and "called from:" in lines and "helper(v)" in msg
 
 
