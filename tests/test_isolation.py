@@ -213,7 +213,7 @@ def test_check_a_directory_mixing_good_crashing_hanging_and_malformed(tmp_path, 
         shutil.copy(candidate_path(name), d / name)
     (d / "_helper.py").write_text("raise SystemExit('not a candidate')\n")
     report = tmp_path / "r.json"
-    code = main(["check", str(d), "--timeout", "4", "--max-examples", "12", "--seed", "0", "--dtypes", "float32",
+    code = main(["check", str(d), "--timeout", "15", "--max-examples", "12", "--seed", "0", "--dtypes", "float32",
                  "--layouts", "contiguous", "--max-macs", "5000", "--json", str(report),
                  "--repro-dir", str(tmp_path / "repros")])
     assert code == 2  # the worst: one file cannot be loaded
