@@ -1,5 +1,5 @@
 # fusefuzz-zoo: square inputs only: output width computed from H (OW = H - k + 1)
-# expect: mismatch
+# expect: nan
 # precision: ieee
 import torch
 import torch.nn as nn
