@@ -272,6 +272,10 @@ def _setup_worker_process(log_path: str, parent_pid: int, backend_name: str, env
     with contextlib.suppress(OSError):
         os.setsid()  # own process group: Ctrl-C at the terminal is the parent's to handle
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    from . import refserver
+
+    # before the candidate's import, CUDA and any thread: every reference value of this worker comes from there
+    refserver.fork_now()
     threading.Thread(target=_watch_parent, args=(parent_pid,), daemon=True).start()
     # the backend: decided by the parent; set before anything (re)imports triton
     os.environ[backend.ENV_VAR] = backend_name

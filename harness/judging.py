@@ -19,7 +19,7 @@ from .compare import Comparison, compare, mismatch_message
 from .example import Example
 from .messages import exception_message  # noqa: F401 - the runner's calls format candidates' errors with it
 from .policies import BoundPolicy
-from .precision import AUTO_ORDER, CONTRACTS, operand_roundoff, torch_dtype
+from .precision import AUTO_ORDER, CONTRACTS, torch_dtype
 
 
 @dataclass
@@ -102,7 +102,13 @@ def round_operand(t: torch.Tensor, contract: str) -> torch.Tensor:
 
 
 class Context:
+    """What policies may ask of one example's reference, computed lazily once: the float64 analysis, the
+    analysis with operands rounded like a contract, PyTorch's peer output and PyTorch's own output. All of them
+    are computed in the reference process (:mod:`fusefuzz.harness.refserver`), where candidate code never ran."""
+
     def __init__(self, problem, example, inputs, reference, budget, device):
+        from .refserver import Session
+
         self.problem = problem
         self.example = example
         self.inputs = inputs  # snapshots: what the candidate was given
@@ -110,45 +116,38 @@ class Context:
         self.params = {n: p.detach() for n, p in reference.named_parameters()}
         self.budget = budget
         self.device = device
+        self._session = Session(problem, example, inputs, self.params, device, reference)
         self._analysis = None
-        self._peer: dict[str, torch.Tensor] = {}
+        self._peer: dict = {}
         self._torch = None
+
+    @property
+    def evaluated_where(self) -> str:
+        """Where the reference values come from (the reference process, or this one and why)."""
+        return self._session.where
 
     def analysis(self):
         if self._analysis is None:
-            self._analysis = self.problem.analyse(self.example, self.inputs, self.params)
+            self._analysis = self._session.analysis()
         return self._analysis
 
     def emulated(self, contract: str):
         """The problem's float64 analysis of the same computation with operands rounded like ``contract``."""
         key = ("emulated", contract)
         if key not in self._peer:
-            inputs = [round_operand(x, contract) for x in self.inputs]
-            # weights (dim >= 2) are dot operands; biases (1-D) are added in fp32 and stay as they are
-            params = {n: round_operand(p, contract) if p.dim() >= 2 else p for n, p in self.params.items()}
-            self._peer[key] = self.problem.analyse(self.example, inputs, params)
+            self._peer[key] = self._session.emulated(contract)
         return self._peer[key]
 
     def peer_output(self, contract: str) -> torch.Tensor:
         """PyTorch at the candidate's precision: TF32 off, operands pre-rounded like the contract."""
         if contract not in self._peer:
-            rounds = operand_roundoff(contract, self.example.dtype) > 0
-            model = copy.deepcopy(self.reference)
-            with torch.no_grad():
-                if rounds:
-                    for p in model.parameters():
-                        if p.dim() >= 2:  # weights are dot operands; biases are added in fp32
-                            p.copy_(round_operand(p, contract))
-                inputs = [round_operand(x, contract) if rounds else x for x in self.inputs]
-                with tf32_disabled():
-                    self._peer[contract] = run_reference(model, inputs, self.example)
+            self._peer[contract] = self._session.peer(contract)
         return self._peer[contract]
 
     def torch_output(self) -> torch.Tensor:
         """The reference at the candidate's dtype with PyTorch's default flags (KernelBench's check)."""
         if self._torch is None:
-            with torch.no_grad():
-                self._torch = run_reference(self.reference, self.inputs, self.example)
+            self._torch = self._session.torch()
         return self._torch
 
 

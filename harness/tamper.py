@@ -19,6 +19,7 @@ puts the captured originals back. The harness never restores silently: whoever r
 
 from __future__ import annotations
 
+import contextlib
 import math
 import statistics
 import sys
@@ -135,6 +136,14 @@ class TorchState:
     switches: dict = field(default_factory=dict)
     #: the setter of each switch (for restore)
     setters: dict = field(default_factory=dict)
+    #: (label, owner, name) -> the ``__code__`` of a Python function (swapping it keeps the function's identity)
+    codes: dict = field(default_factory=dict)
+    #: operator name -> the dispatcher's registration table (``torch._C._dispatch_dump``): a kernel registered
+    #: over an aten op's (``torch.library``) changes what ``F.gelu`` computes without touching ``F.gelu``; taken
+    #: by :func:`baseline` only (0.1-0.2 s), compared at import
+    kernels: dict = field(default_factory=dict)
+    #: ids of the ``torch.library.Library`` objects alive at the baseline (the ones made later can be undone)
+    libraries: set = field(default_factory=set)
 
     def original(self, label: str, name: str):
         """The object ``label.name`` was at capture time (the clock uses these, not whatever is there now)."""
@@ -157,6 +166,9 @@ class TorchState:
             for name in names:
                 obj = getattr(owner, name, _MISSING)
                 state.callables[(label, id(owner), name)] = (owner, name, obj, name in own)
+                code = getattr(obj, "__code__", None)
+                if isinstance(code, types.CodeType):
+                    state.codes[(label, id(owner), name)] = code
         for label, get, setter in _switches():
             try:
                 state.switches[label] = get()
@@ -166,12 +178,82 @@ class TorchState:
         return state
 
 
-def changes(before: TorchState, after: TorchState | None = None) -> list[str]:
-    """What differs from ``before`` (``after`` defaults to now), one phrase per change."""
+def _dispatch_tables() -> dict:
+    dump = getattr(torch._C, "_dispatch_dump", None)
+    names = getattr(torch._C, "_dispatch_get_all_op_names", None)
+    if dump is None or names is None:  # pragma: no cover - a build without them: nothing recorded
+        return {}
+    out = {}
+    for op in names():
+        try:
+            out[op] = dump(op)
+        except Exception:  # noqa: BLE001
+            continue
+    return out
+
+
+def _libraries() -> list:
+    """Every live ``torch.library.Library`` that still holds registrations (a garbage-collector scan)."""
+    import gc
+
+    kind = getattr(getattr(torch, "library", None), "Library", None)
+    if kind is None:  # pragma: no cover
+        return []
+    return [o for o in gc.get_objects() if isinstance(o, kind) and getattr(o, "m", None) is not None]
+
+
+def _undo_kernels(before: TorchState, ops: list[str]) -> None:
+    """Take back the ``torch.library`` registrations made since ``before`` over ``ops`` (the libraries that
+    made them are destroyed, which the dispatcher undoes), so that a shared process (in-process runs, one
+    worker for many candidates) computes with PyTorch's own kernels again."""
+    names = {op.partition("::")[2].partition(".")[0] for op in ops}
+    for lib in _libraries():
+        if id(lib) in before.libraries:
+            continue
+        if any(k.split("/")[1] in names for k in getattr(lib, "_op_impls", ())):
+            try:
+                lib._destroy()
+            except Exception:  # noqa: BLE001 - the finding stands; the next check reports it again
+                continue
+
+
+def _kernel_changes(before: TorchState) -> list[str]:
+    found, ops = [], []
+    for op, table in _dispatch_tables().items():
+        old = before.kernels.get(op)
+        if old is None or old == table:
+            continue
+        new = [ln for ln in table.splitlines() if ln not in old.splitlines() and "(inactive)" not in ln]
+        # torch registers some kernels lazily (its own Python files, its C++ sources): only foreign ones count
+        foreign = [ln for ln in new if not _torch_own(ln.partition("registered at ")[2])]
+        if foreign:
+            keys = ", ".join(ln.split(":")[0] for ln in foreign)
+            where = foreign[0].partition("registered at ")[2].partition(" :: ")[0]
+            found.append(f"a kernel was registered over {op} (dispatch key {keys}, from {where}; torch.library)")
+            ops.append(op)
+    if ops:
+        _undo_kernels(before, ops)
+    return found
+
+
+def _torch_own(location: str) -> bool:
+    import os
+
+    place = location.partition(" :: ")[0].strip()
+    return place.startswith(os.path.dirname(torch.__file__)) or ".cpp:" in place or not place
+
+
+def changes(before: TorchState, after: TorchState | None = None, *, kernels: bool = False) -> list[str]:
+    """What differs from ``before`` (``after`` defaults to now), one phrase per change; ``kernels``: the
+    dispatcher's tables too (when ``before`` has them)."""
     found = []
-    for (label, _, name), (owner, _, obj, _own) in before.callables.items():
+    for key, (owner, _, obj, _own) in before.callables.items():
+        label, _, name = key
         now = getattr(owner, name, _MISSING)
         if now is obj:
+            code = before.codes.get(key)
+            if code is not None and getattr(obj, "__code__", code) is not code:
+                found.append(f"{label}.{name}.__code__ was replaced (the function object kept, its code swapped)")
             continue
         if now is _MISSING:
             found.append(f"{label}.{name} was deleted")
@@ -185,6 +267,8 @@ def changes(before: TorchState, after: TorchState | None = None) -> list[str]:
     for label, value in before.switches.items():
         if label in now_switches and now_switches[label] != value:
             found.append(f"{label} changed from {value!r} to {now_switches[label]!r}")
+    if kernels and before.kernels:
+        found.extend(_kernel_changes(before))
     return found
 
 
@@ -219,8 +303,14 @@ def _describe(obj) -> str:
 
 def restore(before: TorchState) -> None:
     """Put back every callable and switch that differs from ``before``."""
-    for (_, _, name), (owner, _, obj, own) in before.callables.items():
+    for key, (owner, _, obj, own) in before.callables.items():
+        name = key[2]
         now = getattr(owner, name, _MISSING)
+        code = before.codes.get(key)
+        if now is obj and code is not None and getattr(obj, "__code__", code) is not code:
+            with contextlib.suppress(AttributeError, TypeError, ValueError):
+                obj.__code__ = code
+            continue
         if now is obj or (now is not _MISSING and obj is not _MISSING and _same_bound(obj, now)):
             continue
         try:
@@ -263,6 +353,8 @@ def baseline() -> TorchState:
         import torch._dynamo  # noqa: F401
 
         _BASELINE = TorchState.capture()
+        _BASELINE.kernels = _dispatch_tables()
+        _BASELINE.libraries = {id(lib) for lib in _libraries()}
     return _BASELINE
 
 
@@ -286,8 +378,8 @@ def check_import(module, what: str) -> list[str]:
     global _CANDIDATE_IMPORTED
     _CANDIDATE_IMPORTED = True
     base = baseline()
-    found = changes(base)
-    if found:
+    found = changes(base, kernels=True)  # registrations found are undone there; the reference process's
+    if found:  # values never saw them (fusefuzz.harness.refserver)
         restore(base)
         setattr(module, MODULE_ATTR, list(found))
         _AT_IMPORT[getattr(module, "__name__", what)] = list(found)

@@ -59,6 +59,25 @@ _MODEL = """
 FUSEFUZZ_ALLOWED = 'FUSEFUZZ_ALLOWED_OPS = ("convolution", "gelu", "mean")\n'
 
 
+def test_a_swapped_code_object_is_named_and_restored():
+    # the function object stays (identity checks see nothing); its code is another function's
+    before = tamper.TorchState.capture()
+    forward = torch.nn.Conv2d.forward
+    code = forward.__code__
+
+    def wrong(self, input):
+        return self._conv_forward(input, self.weight, None)
+
+    try:
+        forward.__code__ = wrong.__code__
+        found = tamper.changes(before)
+        assert any("Conv2d.forward.__code__ was replaced" in f for f in found), found
+        tamper.restore(before)
+        assert forward.__code__ is code and tamper.changes(before) == []
+    finally:
+        forward.__code__ = code
+
+
 def test_a_patch_during_the_call_is_tampering_and_is_undone(tmp_path, monkeypatch):
     monkeypatch.setenv("FUSEFUZZ_CHECKS", "mutation")
     gelu = F.gelu
@@ -87,3 +106,22 @@ def test_a_flag_flipped_at_import_is_reported_at_the_first_call_and_restored(tmp
     outcome = runner.run_example(PROBLEM, candidate, TINY)
     assert [f.kind for f in outcome.failures] == ["tampering"]
     assert "at import" in outcome.failures[0].message and "cudnn.allow_tf32" in outcome.failures[0].message
+
+
+def test_a_kernel_registered_over_an_aten_op_at_import_is_named_and_taken_back(tmp_path, monkeypatch):
+    # F.gelu stays the same object; the dispatcher's table shows the registration, and destroying the library
+    # that made it gives the (shared) process PyTorch's own gelu again, so later candidates are not blamed
+    monkeypatch.setenv("FUSEFUZZ_CHECKS", "mutation")
+    tamper.baseline()
+    x = torch.linspace(-4, 4, 9)
+    want = F.gelu(x)
+    body = ("import torch\n_LIB = torch.library.Library('aten', 'IMPL')\n"
+            "_LIB.impl('gelu', lambda t, approximate='none': t * 0 + 7.0, 'CPU')\n")
+    path = _write(tmp_path, "override_gelu.py", body + textwrap.dedent(_MODEL.format(patch="pass")) + FUSEFUZZ_ALLOWED)
+    candidate = load(path, problem=PROBLEM)
+    assert torch.equal(F.gelu(x), want)  # taken back at import
+    outcome = runner.run_example(PROBLEM, candidate, TINY)
+    assert [f.kind for f in outcome.failures] == ["tampering"]
+    assert "registered over aten::gelu" in outcome.failures[0].message
+    assert "override_gelu.py" in outcome.failures[0].message
+    assert tamper.changes(tamper.baseline(), kernels=True) == []
