@@ -31,8 +31,9 @@ def _kinds(entry):
 
 
 def cheats(logs):
-    check = {os.path.basename(c.get("candidate") or ""): c for c in _load(os.path.join(logs, "cheats.json"))
-             .get("candidates", [])}
+    check = {}
+    for part in sorted(glob.glob(os.path.join(logs, "cheats*.json"))):
+        check.update({os.path.basename(c.get("candidate") or ""): c for c in _load(part).get("candidates", [])})
     rows = ["| file | expect (check) | check verdict | kinds | expect (bench) | bench verdict | bench median ms | ok |",
             "|---|---|---|---|---|---|---|---|"]
     for path in sorted(glob.glob(os.path.join(CHEATS, "*.py"))):
