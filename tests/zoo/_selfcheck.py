@@ -12,7 +12,8 @@ Triton interpreter, against a float64 PyTorch reference, on a dozen small shapes
   exception / timeout (30 s alarm per call) / crash (worker killed by a signal) / bad_output (type,
              shape, dtype)
   input_mutated   x or a parameter changed (NaN-aware comparison)
-  torch_fallback  a TorchFunctionMode sees conv/gelu/pool/mean/matmul/... called during forward
+  torch_fallback  a TorchFunctionMode sees conv/gelu/pool/mean/matmul/... called during forward ("expect:
+                  partial_fusion": that, and nothing else - PyTorch does part of the work, right)
   stale_output    second call with new data of the same shape (new tensor; same tensor refilled in place)
   uninitialized_output  torch.empty* poisoned with 4096 and then -8192: poison shows up in the output
   nondeterministic      output depends on the poison without containing it (uninitialised scratch), or two
@@ -415,6 +416,11 @@ def check(path: Path, verbose: bool) -> dict:
         worst = max((r for _, r in ratios), default=float("inf"))
         ok = not seen and worst <= 1.0 and len(ratios) == len(CASES)
         evidence = f"worst err / (1e-4 + u) = {worst:.3g} over {len(ratios)} cases" if ratios else "no result"
+    elif h["expect"] == "partial_fusion":
+        # a note, not a bug: PyTorch runs part of the computation (the fallback detector sees it) and the values
+        # are right; batch_variance may be PyTorch's own (its CPU convolution is not bitwise batch-invariant)
+        ok = "torch_fallback" in seen and not set(seen) - {"torch_fallback", "batch_variance"}
+        evidence = ("; ".join(findings["torch_fallback"][:2]) + ", values right") if ok else f"seen {seen}"
     else:
         ok = h["expect"] in seen
         evidence = "; ".join(findings[h["expect"]][:2]) if ok else "NOT MANIFESTED"
