@@ -8,8 +8,6 @@ property records), so neither imports the other's internals.
 
 from __future__ import annotations
 
-import contextlib
-import copy
 from dataclasses import dataclass, field
 
 import torch
@@ -20,6 +18,7 @@ from .example import Example
 from .messages import exception_message  # noqa: F401 - the runner's calls format candidates' errors with it
 from .policies import BoundPolicy
 from .precision import AUTO_ORDER, CONTRACTS, torch_dtype
+from .reference import round_operand, run_reference, tf32_disabled  # noqa: F401 - re-exported
 
 
 @dataclass
@@ -69,38 +68,6 @@ class Outcome:
 # What policies may ask for, computed lazily once per example
 # ----------------------------------------------------------------------------------------------------
 
-@contextlib.contextmanager
-def tf32_disabled():
-    saved = (torch.backends.cuda.matmul.allow_tf32, torch.backends.cudnn.allow_tf32)
-    torch.backends.cuda.matmul.allow_tf32 = False
-    torch.backends.cudnn.allow_tf32 = False
-    try:
-        yield
-    finally:
-        torch.backends.cuda.matmul.allow_tf32, torch.backends.cudnn.allow_tf32 = saved
-
-
-def round_operand(t: torch.Tensor, contract: str) -> torch.Tensor:
-    """Round a floating tensor the way ``contract`` rounds dot operands (a no-op when it keeps them)."""
-    if not t.is_floating_point():
-        return t
-    if contract == "tf32":  # Triton: truncate to 10 mantissa bits
-        bits = t.float().contiguous().view(torch.int32)
-        special = (bits & 0x7F800000) == 0x7F800000
-        kept = torch.where(special, bits, bits & -8192)  # -8192 == 0xFFFFE000 as int32
-        return kept.view(torch.float32).to(t.dtype)
-    if contract == "tf32-rn":  # round to nearest even at 10 mantissa bits
-        bits = t.float().contiguous().view(torch.int32)
-        special = (bits & 0x7F800000) == 0x7F800000
-        rounded = (bits + (((bits >> 13) & 1) + 0xFFF)) & -8192
-        return torch.where(special, bits, rounded).view(torch.float32).to(t.dtype)
-    if contract == "fp16":
-        return t.half().to(t.dtype)
-    if contract == "bf16":
-        return t.bfloat16().to(t.dtype)
-    return t
-
-
 class Context:
     """What policies may ask of one example's reference, computed lazily once: the float64 analysis, the
     analysis with operands rounded like a contract, PyTorch's peer output and PyTorch's own output. All of them
@@ -149,17 +116,6 @@ class Context:
         if self._torch is None:
             self._torch = self._session.torch()
         return self._torch
-
-
-def run_reference(model, inputs, example):
-    try:
-        return model(*inputs)
-    except RuntimeError as e:
-        # Some CPU builds lack low-precision kernels (e.g. fp16 conv): compute in fp32, round the result.
-        if "not implemented for" not in str(e) or example.dtype == "float32":
-            raise
-        m32 = copy.deepcopy(model).float()
-        return m32(*[x.float() for x in inputs]).to(torch_dtype(example.dtype))
 
 
 # ----------------------------------------------------------------------------------------------------

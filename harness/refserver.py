@@ -82,7 +82,7 @@ class Evaluation:
 
     def emulated(self, contract: str):
         """The float64 analysis with operands rounded like ``contract``."""
-        from .judging import round_operand
+        from .reference import round_operand
 
         inputs = [round_operand(x, contract) for x in self.inputs]
         # weights (dim >= 2) are dot operands; biases (1-D) are added in fp32 and stay as they are
@@ -91,8 +91,8 @@ class Evaluation:
 
     def peer(self, contract: str) -> torch.Tensor:
         """PyTorch at the candidate's precision: TF32 off, operands pre-rounded like the contract."""
-        from .judging import round_operand, run_reference, tf32_disabled
         from .precision import operand_roundoff
+        from .reference import round_operand, run_reference, tf32_disabled
 
         rounds = operand_roundoff(contract, self.example.dtype) > 0
         model = copy.deepcopy(self.reference())
@@ -107,7 +107,7 @@ class Evaluation:
 
     def torch(self) -> torch.Tensor:
         """The reference at the candidate's dtype with PyTorch's default flags (KernelBench's check)."""
-        from .judging import run_reference
+        from .reference import run_reference
 
         with torch.no_grad():
             return run_reference(self.reference(), self.inputs, self.example)
