@@ -86,7 +86,7 @@ _SCRIPT = textwrap.dedent("""
     ex = Example(sizes=dict(batch=2, in_channels=3, out_channels=4, height=6, width=5, kernel_size=3),
                  dtype="float32", distribution="randn", scale=4.0, seed=1)
     refserver.ENABLED = sys.argv[2] == "on"
-    out = runner.run_example(problem, cand, ex, checks=(), precision="ieee")  # its FMAs are fp32
+    out = runner.run_example(problem, cand, ex, checks=(), precision="ieee")  # its dot is IEEE fp32
     print(json.dumps([f.kind for f in out.failures]))
 """)
 

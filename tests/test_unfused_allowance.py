@@ -153,9 +153,9 @@ def test_torch_eager_control_passes_the_default_policy(dtype, monkeypatch):
     for ex in cases:
         outcome = run_example(CONV, cand, ex, checks=ALL_CHECKS)
         assert outcome.ok and outcome.unsupported is None, [f.message for f in outcome.failures]
-        assert outcome.configs_run == 1 and 0 < outcome.ratios["ieee"] <= 1
+        assert outcome.configs_run == 1 and 0 < outcome.ratios[cand.precision] <= 1
     if dtype != "float32":
         monkeypatch.setattr(conv2d_gelu_gap, "intermediate_roundoff", lambda dtype: 0.0)
         monkeypatch.setattr(conv2d_gelu_gap, "intermediate_underflow", lambda dtype: 0.0)
         outcome = run_example(CONV, cand, cases[0 if dtype == "float16" else 1], checks=())
-        assert [f.kind for f in outcome.failures] == [kinds.MISMATCH] and outcome.ratios["ieee"] > 1
+        assert [f.kind for f in outcome.failures] == [kinds.MISMATCH] and outcome.ratios[cand.precision] > 1

@@ -12,7 +12,9 @@ import torch.nn.functional as F
 import triton
 import triton.language as tl
 
-FUSEFUZZ_PRECISION = "ieee"
+# PyTorch's default flags: on a GPU cuDNN runs an fp32 convolution in TF32 (torch.backends.cudnn.allow_tf32 is
+# True by default), rounding operands to nearest (seen on an H200: errors fit tf32-rn, 230x the ieee bound)
+FUSEFUZZ_PRECISION = "tf32-rn"
 FUSEFUZZ_ALLOWED_OPS = ("convolution", "_convolution", "conv2d", "cudnn_convolution", "mkldnn_convolution",
                         "_slow_conv2d_forward", "thnn_conv2d", "gelu", "mean", "sum", "erf")
 

@@ -1,5 +1,5 @@
 # fusefuzz-zoo: square inputs only: output width computed from H (OW = H - k + 1)
-# expect: nan (cuda: mismatch - on a GPU the stray reads land in real memory, finite values)
+# expect: nan (cuda: mismatch|nan - on a GPU the stray reads land in real memory: finite garbage or NaN poison)
 # precision: ieee
 import torch
 import torch.nn as nn
