@@ -35,17 +35,20 @@ def test_tf32_kernel_claiming_ieee_is_rejected_with_precision_contract():
 
 
 def test_auto_precision_reports_the_contract_the_errors_fit():
+    small = dict(dtypes=("float32",), max_macs=60_000)  # the interpreter's time grows with the tiles run
     result = run(candidates.load("conv2d_gelu_gap.twopass", precision=None), precision="auto", max_examples=15,
-                 strategy_options=dict(dtypes=("float32",)))
+                 strategy_options=small)
     assert result.verdict == "pass" and "tf32" in result.consistent_with and "ieee" not in result.consistent_with
     result = run(candidates.load("conv2d_gelu_gap.twopass-ieee"), precision="auto", max_examples=10,
-                 strategy_options=dict(dtypes=("float32",)))
+                 strategy_options=small)
     assert result.consistent_with == ["ieee", "tf32-rn", "tf32"]
 
 
 def test_config_sweep_finds_the_one_broken_config(tmp_path):
     cand = candidates.load(candidate_path("broken_second_config.py"))
-    result = run(cand, max_examples=40, repro_dir=str(tmp_path), strategy_options=dict(dtypes=("float32",)))
+    # one program per (image, output channel), each looping over pixels: few outputs keep the interpreter fast
+    result = run(cand, max_examples=20, repro_dir=str(tmp_path),
+                 strategy_options=dict(dtypes=("float32",), max_outputs=6, max_macs=40_000))
     assert result.verdict == "fail"
     failure = smallest_failure(result.failures)
     assert failure.kind == kinds.MISMATCH and "EVEN_P=True" in failure.config
@@ -66,7 +69,8 @@ def test_overflowing_gelu_shrinks_to_a_minimal_nan_and_its_repro_fails(tmp_path)
     cand = candidates.load(candidate_path("gelu_overflow.py"))
     journal = tmp_path / "report.json.partial"
     result = run(cand, max_examples=60, repro_dir=str(tmp_path), journal=str(journal),
-                 strategy_options=dict(dtypes=("float32",), layouts=("contiguous",)))
+                 strategy_options=dict(dtypes=("float32",), layouts=("contiguous",), max_macs=40_000,
+                                           max_outputs=8))
     assert result.verdict == "fail"
     failure = smallest_failure(result.failures)
     assert failure.kind == kinds.NAN
