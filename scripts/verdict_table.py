@@ -56,8 +56,9 @@ def cheats(logs):
                     f"{'-' if med is None else f'{med:.3f}'} | {'yes' if ok else '**NO**'} |")
     fused = _load(os.path.join(logs, "bench-conv2d_gelu_gap.fused.json"))
     med = fused.get("median_ms")
+    ok = str(fused.get("verdict")).lower() == "valid"
     rows.append(f"| conv2d_gelu_gap.fused (ours) | - | - | - | VALID | {fused.get('verdict')} | "
-                f"{'-' if med is None else f'{med:.3f}'} | {'yes' if str(fused.get('verdict')).lower() == 'valid' else '**NO**'} |")
+                f"{'-' if med is None else f'{med:.3f}'} | {'yes' if ok else '**NO**'} |")
     return rows
 
 
