@@ -509,6 +509,10 @@ def run_campaign(problem, candidate: Candidate, *, profile: str | None = None, m
     if not first_failure_only and result.verdict != "error" and not result.budget_spent:
         run_explicit("after")
     result.matrix = cells.matrix()
+    if backend.name() == "interpreter":  # what a GPU compile would change that the interpreter cannot show
+        from . import lowering
+
+        result.remarks.extend(lowering.remarks(candidate, precision))
     from . import accuracy
 
     result.accuracy = accuracy.merge(graded)
