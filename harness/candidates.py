@@ -6,7 +6,8 @@ run. A candidate file may declare, as module-level constants::
 
     FUSEFUZZ_PRECISION = "tf32"       # its precision contract: ieee, tf32, tf32-rn, fp16, bf16
     FUSEFUZZ_DETERMINISTIC = True     # bitwise-reproducible
-    FUSEFUZZ_APPROX_BUDGET = 5e-4     # absolute error per activation it spends on approximations
+    FUSEFUZZ_APPROX_BUDGET = 5e-4     # error per activation it spends on approximations: absolute, or
+                                      # {"relative": 2**-14, "of_input": 2**-24} (harness/approx.py)
     FUSEFUZZ_ALLOWED_OPS = ("mean",)  # reference aten ops it may call legitimately
     FUSEFUZZ_DTYPES = ("float32",)    # its contract's dtypes (a file's default: the reference's, float32)
     FUSEFUZZ_LAYOUTS = ("contiguous", "channels_last", "strided")  # its contract's layouts (default: all)
@@ -29,6 +30,7 @@ from dataclasses import dataclass, field
 import torch
 
 from . import registry
+from .approx import ApproxBudget
 from .configs import Tuned, find_autotuners
 from .example import LAYOUTS
 from .precision import CONTRACTS, DTYPES
@@ -52,7 +54,7 @@ class Candidate:
     factory: Callable[..., torch.nn.Module]
     precision: str | None = None
     deterministic: bool = False
-    approx_budget: float = 0.0
+    approx_budget: ApproxBudget = field(default_factory=ApproxBudget)
     allowed_ops: frozenset = field(default_factory=frozenset)
     path: str | None = None
     kwargs: dict = field(default_factory=dict)
@@ -104,6 +106,13 @@ def _declared(module, name, default):
     return getattr(module, name, default)
 
 
+def _budget(value, where: str) -> ApproxBudget:
+    try:
+        return ApproxBudget.parse(value)
+    except ValueError as e:
+        raise CandidateError(f"{where}: {e}") from None
+
+
 def from_module(module: types.ModuleType, *, name: str, path: str | None = None,
                 init_args: tuple[str, ...] | None = None, n_init_args: int | None = None, **overrides) -> Candidate:
     """``init_args``: the constructor arguments ModelNew must accept (names, for the message), or just their
@@ -140,7 +149,8 @@ def from_module(module: types.ModuleType, *, name: str, path: str | None = None,
         layouts=layouts,
         strict=bool(overrides.pop("strict", False)),
         deterministic=bool(overrides.pop("deterministic", _declared(module, "FUSEFUZZ_DETERMINISTIC", False))),
-        approx_budget=float(overrides.pop("approx_budget", _declared(module, "FUSEFUZZ_APPROX_BUDGET", 0.0))),
+        approx_budget=_budget(overrides.pop("approx_budget", _declared(module, "FUSEFUZZ_APPROX_BUDGET", 0.0)),
+                              path or name),
         allowed_ops=frozenset(overrides.pop("allowed_ops", _declared(module, "FUSEFUZZ_ALLOWED_OPS", ()))),
         path=path,
         kwargs=overrides.pop("kwargs", {}),

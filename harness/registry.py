@@ -32,7 +32,7 @@ class KernelRecord:
     description: str
     kwargs: dict = field(default_factory=dict, hash=False)
     deterministic: bool = False
-    approx_budget: float = 0.0
+    approx_budget: object = 0.0  # a float (absolute) or an ApproxBudget (harness/approx.py)
     allowed_ops: frozenset = frozenset()
 
 

@@ -6,7 +6,12 @@ from fusefuzz.harness import backend as _backend
 
 _backend.select()  # before any kernel module imports triton: interpreter on machines without a GPU
 
+from fusefuzz.harness.approx import ApproxBudget  # noqa: E402
 from fusefuzz.harness.registry import KernelRecord, register  # noqa: E402
+
+#: what the degree-5 GELU (fusefuzz.kernels.gelu.gelu_poly5, gelu="poly5") costs, declared by its records: per
+#: activation 2^-14 |gelu(z)| + 2^-24 |z| (benchmarks/dev/gelu_fit.py: the fit and its dense sweep, worst 0.372 of it)
+POLY5_BUDGET = ApproxBudget(relative=2.0**-14, of_input=2.0**-24)
 
 register(KernelRecord(
     name="conv2d_gelu_gap.twopass",
@@ -32,16 +37,19 @@ register(KernelRecord(
     problem="conv2d_gelu_gap",
     module="fusefuzz.kernels.conv2d_gelu_gap_fused",
     precision="tf32-rn",
-    kwargs={"input_precision": "tf32", "deterministic": False},
+    kwargs={"input_precision": "tf32", "deterministic": False, "gelu": "poly5"},
+    approx_budget=POLY5_BUDGET,
     description="one kernel: implicit-GEMM conv + bias + GELU + spatial mean, TF32 operands rounded to "
-                "nearest, atomics into the [batch, C_out] result (the fast default)",
+                "nearest, atomics into the [batch, C_out] result, the degree-5 GELU within its declared "
+                "budget (the fast default)",
 ))
 register(KernelRecord(
     name="conv2d_gelu_gap.fused-deterministic",
     problem="conv2d_gelu_gap",
     module="fusefuzz.kernels.conv2d_gelu_gap_fused",
     precision="tf32-rn",
-    kwargs={"input_precision": "tf32", "deterministic": True},
+    kwargs={"input_precision": "tf32", "deterministic": True, "gelu": "poly5"},
+    approx_budget=POLY5_BUDGET,
     deterministic=True,
     description="the fused kernel with per-program partials summed in a fixed order (bitwise reproducible)",
 ))
@@ -50,8 +58,8 @@ register(KernelRecord(
     problem="conv2d_gelu_gap",
     module="fusefuzz.kernels.conv2d_gelu_gap_fused",
     precision="ieee",
-    kwargs={"input_precision": "ieee", "deterministic": False},
-    description="the fused kernel with an IEEE fp32 dot",
+    kwargs={"input_precision": "ieee", "deterministic": False, "gelu": "exact"},
+    description="the fused kernel with an IEEE fp32 dot and the exact-grade GELU",
 ))
 
 register(KernelRecord(

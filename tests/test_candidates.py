@@ -5,6 +5,7 @@ import torch
 import torch.nn as nn
 from conftest import candidate_path
 from fusefuzz.harness import candidates
+from fusefuzz.harness.approx import ApproxBudget
 from fusefuzz.harness.candidates import CandidateError, copy_parameters
 from fusefuzz.harness.problems.conv2d_gelu_gap import Model
 
@@ -70,6 +71,6 @@ def test_missing_and_extra_parameters_are_errors():
 
 def test_declarations_are_read():
     c = candidates.load(candidate_path("gelu_overflow.py"))
-    assert c.precision == "ieee" and c.approx_budget == 1e-3
+    assert c.precision == "ieee" and c.approx_budget == ApproxBudget(absolute=1e-3)
     with pytest.raises(CandidateError, match="precision='tf64'"):
         candidates.load(candidate_path("direct_exact.py"), precision="tf64")

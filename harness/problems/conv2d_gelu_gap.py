@@ -15,7 +15,8 @@ candidate's exact inputs and parameters, so the only errors left are the candida
 2. **GELU.** Lipschitz: ``|GELU'(v)| <= 1.129`` (its maximum, at v = sqrt(2)), so the dot error grows by at
    most 1.13. Evaluating ``0.5 v (1 + erf(v / sqrt 2))`` in fp32 adds ``4 u (|g| + |v|)``: a few roundings
    of the result, plus erf's absolute error (<= 2 ulp of 1) scaled by ``0.5 |v|`` where ``1 + erf`` cancels.
-   A declared approximation budget (absolute, per activation, e.g. tanh-form GELU) is added here.
+   A declared approximation budget (per activation: absolute + relative |g| + of_input |v|, harness/approx.py;
+   e.g. a tanh-form or a cheaper polynomial GELU) is added here.
 3. **Mean.** Summing N = Ho*Wo fp32 values in any order: ``gamma_N * mean|g|``; the division adds ``u |y|``.
 4. **Store.** fp16/bf16 outputs add their rounding ``u_out |y|`` and half their smallest subnormal.
 
@@ -47,6 +48,7 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
+from .. import approx
 from ..example import Example
 from ..precision import (
     DTYPES,
@@ -164,7 +166,7 @@ def bound(a: Analysis, contract: str, budget: float = 0.0) -> torch.Tensor:
     if u_mid:
         dot_err = ((1 + u_mid) ** 2 * dot_err + u_mid * (1 + u_mid) * a.conv_abs_mean + u_mid * a.v_abs_mean
                    + (2 + u_mid) * eta)
-    act = GELU_LIPSCHITZ * dot_err + a.act_err_mean + budget
+    act = GELU_LIPSCHITZ * dot_err + a.act_err_mean + approx.term(budget, a.g_abs_mean, a.v_abs_mean)
     summed = a.g_abs_mean
     if u_mid:
         act = act + u_mid * (a.g_abs_mean + act) + eta

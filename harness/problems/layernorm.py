@@ -42,6 +42,7 @@ from __future__ import annotations
 import torch
 import torch.nn as nn
 
+from .. import approx
 from ..example import Example
 from ..precision import DTYPES, FP32_TINY, U_ACC, gamma, output_roundoff
 from .problem import Problem, register
@@ -116,7 +117,7 @@ def bound(a: Analysis, contract: str, budget: float = 0.0) -> torch.Tensor:
     r, rho, delta, d = a.rstd, a.rho, a.delta, a.d_abs
     e_d = delta + u * (d + delta)
     prod = a.w_abs * (e_d * r * (1 + rho) + d * r * rho + gamma(2) * (d + e_d) * r * (1 + rho))
-    err = prod + u * (a.ref64.abs() + prod) + budget
+    err = prod + u * (a.ref64.abs() + prod) + approx.term(budget, a.ref64.abs(), a.ref64.abs())
     u_out = output_roundoff(a.example.dtype)
     if u_out:
         dt = DTYPES[a.example.dtype][0]

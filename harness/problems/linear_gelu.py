@@ -39,6 +39,7 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
+from .. import approx
 from ..example import Example
 from ..precision import (
     DTYPES,
@@ -123,7 +124,7 @@ def bound(a: Analysis, contract: str, budget: float = 0.0) -> torch.Tensor:
     if u_mid:
         dot_err = ((1 + u_mid) ** 2 * dot_err + u_mid * (1 + u_mid) * a.gemm_abs + u_mid * a.v_abs
                    + (2 + u_mid) * eta)
-    err = GELU_LIPSCHITZ * dot_err + a.act_err + budget
+    err = GELU_LIPSCHITZ * dot_err + a.act_err + approx.term(budget, a.ref64.abs(), a.v_abs)
     u_out = output_roundoff(a.example.dtype)
     if u_out:
         dt = DTYPES[a.example.dtype][0]
