@@ -34,3 +34,24 @@ def smallest_failure(failures):
                 sum(v for v in (ex.get("sizes") or {}).values() if isinstance(v, int)))
     assert failures, "no failure found"
     return min(failures, key=key)
+
+
+#: the longest tests on a 2-core CI machine (each 40-260 s in the fresh-clone run of 2026-12-03): collected first,
+#: so that pytest-xdist starts them early instead of leaving one running alone at the end of the session
+SLOW_FIRST = (
+    "test_zoo.py::test_member_is_judged_as_expected[3",  # the conv controls under the ci profile
+    "test_zoo.py::test_member_is_judged_as_expected[layernorm_05",
+    "test_zoo.py::test_member_is_judged_as_expected[linear_gelu_05",
+    "test_campaign_cpu.py::",
+    "test_scaleout.py::",
+    "test_isolation.py::test_check_a_directory_mixing",
+    "test_cli.py::test_overflow_candidate",
+    "test_namespace.py::test_installed_beside",
+)
+
+
+def pytest_collection_modifyitems(config, items):
+    def rank(item):  # the order of SLOW_FIRST, then everything else as collected
+        return next((i for i, s in enumerate(SLOW_FIRST) if s in item.nodeid), len(SLOW_FIRST))
+
+    items.sort(key=rank)

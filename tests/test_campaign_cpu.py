@@ -20,7 +20,7 @@ def run(candidate, **kw):
 
 @pytest.mark.parametrize("name", ["conv2d_gelu_gap.twopass", "conv2d_gelu_gap.twopass-ieee"])
 def test_first_kernel_passes_its_contract_on_every_config(name):
-    result = run(candidates.load(name), max_examples=12)
+    result = run(candidates.load(name), max_examples=12, strategy_options=dict(max_macs=60_000))
     assert result.verdict == "pass", [f.message for f in result.failures]
     assert len(result.configs) == 3 and result.examples_run >= 12
     declared = candidates.load(name).precision
@@ -29,17 +29,17 @@ def test_first_kernel_passes_its_contract_on_every_config(name):
 
 def test_tf32_kernel_claiming_ieee_is_rejected_with_precision_contract():
     cand = candidates.load("conv2d_gelu_gap.twopass", precision="ieee")
-    result = run(cand, max_examples=30, strategy_options=dict(dtypes=("float32",)))
+    result = run(cand, max_examples=30, strategy_options=dict(dtypes=("float32",), max_macs=60_000))
     assert result.verdict == "fail"
     assert {f.kind for f in result.failures} == {kinds.PRECISION_CONTRACT}
 
 
 def test_auto_precision_reports_the_contract_the_errors_fit():
     small = dict(dtypes=("float32",), max_macs=60_000)  # the interpreter's time grows with the tiles run
-    result = run(candidates.load("conv2d_gelu_gap.twopass", precision=None), precision="auto", max_examples=15,
+    result = run(candidates.load("conv2d_gelu_gap.twopass", precision=None), precision="auto", max_examples=8,
                  strategy_options=small)
     assert result.verdict == "pass" and "tf32" in result.consistent_with and "ieee" not in result.consistent_with
-    result = run(candidates.load("conv2d_gelu_gap.twopass-ieee"), precision="auto", max_examples=10,
+    result = run(candidates.load("conv2d_gelu_gap.twopass-ieee"), precision="auto", max_examples=6,
                  strategy_options=small)
     assert result.consistent_with == ["ieee", "tf32-rn", "tf32"]
 
