@@ -49,6 +49,7 @@ import time
 import traceback
 
 from . import backend, kinds
+from .approx import ApproxBudget
 from .candidates import Candidate, CandidateError
 from .example import Example
 from .runner import Failure, Outcome
@@ -88,7 +89,8 @@ class Skipped(Exception):
 def candidate_ref(candidate: Candidate) -> dict:
     """How a worker loads ``candidate``: its file, or its importable module, with the resolved contract."""
     overrides = {"precision": candidate.precision, "deterministic": bool(candidate.deterministic),
-                 "approx_budget": float(candidate.approx_budget), "allowed_ops": sorted(candidate.allowed_ops),
+                 "approx_budget": dict(vars(ApproxBudget.parse(candidate.approx_budget))),
+                 "allowed_ops": sorted(candidate.allowed_ops),
                  "kwargs": dict(candidate.kwargs),
                  "dtypes": list(candidate.dtypes) if candidate.dtypes is not None else None,
                  "layouts": list(candidate.layouts) if candidate.layouts is not None else None,
