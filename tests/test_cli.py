@@ -10,7 +10,8 @@ from fusefuzz.harness.cli import main
 def test_overflow_candidate_exits_1_with_a_nan_failure(tmp_path, capsys):
     out = tmp_path / "r.json"
     code = main(["check", candidate_path("gelu_overflow.py"), "--profile", "ci",
-                 "--seed", "3", "--json", str(out), "--repro-dir", str(tmp_path), "--dtypes", "float32"])
+                 "--seed", "3", "--json", str(out), "--repro-dir", str(tmp_path), "--dtypes", "float32",
+                 "--max-macs", "40000"])
     assert code == 1
     report = json.loads(out.read_text())
     assert report["verdict"] == "fail" and report["examples_run"] >= 1
@@ -24,7 +25,7 @@ def test_overflow_candidate_exits_1_with_a_nan_failure(tmp_path, capsys):
 def test_correct_candidate_exits_0(tmp_path):
     out = tmp_path / "r.json"
     assert main(["check", candidate_path("direct_exact.py"), "--max-examples", "8", "--seed", "1",
-                 "--json", str(out)]) == 0
+                 "--max-macs", "40000", "--json", str(out)]) == 0
     report = json.loads(out.read_text())
     assert report["verdict"] == "pass" and report["failures"] == [] and report["examples_run"] >= 8
 
