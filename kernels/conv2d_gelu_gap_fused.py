@@ -200,6 +200,8 @@ def conv2d_gelu_gap_kernel(
     TF32_RNE: tl.constexpr,
     LOADS_FIRST: tl.constexpr = True,
     HW_TRUNC: tl.constexpr = True,
+    PX_M: tl.constexpr = False,
+    PART2D: tl.constexpr = False,
 ):
     # grid = (programs per image, batch, channel blocks)
     pid_g = tl.program_id(0)
@@ -234,7 +236,12 @@ def conv2d_gelu_gap_kernel(
             wf_ok = f < KH * CIN * KW + 2
         else:
             wf_ok = f < KH * CIN * KW
-        ws = ws + (tl.load(wp_ptr + (w_n[:, None] + f[None, :]), mask=n_ok[:, None] & wf_ok[None, :], other=0.0),)
+        if PX_M:  # W^T [DOT_K, BLOCK_N]: the MMA's B operand (K-major in shared memory, as TF32 wants)
+            ws = ws + (tl.load(wp_ptr + (f[:, None] + w_n[None, :]), mask=wf_ok[:, None] & n_ok[None, :], other=0.0),)
+        else:
+            ws = ws + (
+                tl.load(wp_ptr + (w_n[:, None] + f[None, :]), mask=n_ok[:, None] & wf_ok[None, :], other=0.0),
+            )
     bias = tl.load(b_ptr + offs_n, mask=n_ok, other=0.0).to(tl.float32)
     offs_w = tl.arange(0, TILE_W)
     if SHIFT_COLS:
@@ -246,6 +253,8 @@ def conv2d_gelu_gap_kernel(
         # image narrower than the tile: clamp the columns (duplicates are masked in the epilogue)
         col_off = tl.minimum(offs_w, OW - 1).to(tl.int64) * sxw
     part = tl.zeros([BLOCK_N], dtype=tl.float32)
+    if PART2D:
+        part2 = tl.zeros([TILE_W, BLOCK_N], dtype=tl.float32)
     oh0 = t_begin // n_tw
     tw = t_begin - oh0 * n_tw
     for _t in tl.range(t_begin, t_end, num_stages=LOOP_STAGES):
@@ -258,7 +267,12 @@ def conv2d_gelu_gap_kernel(
             col_ok = offs_w < OW
             cols_full = False
         row_ptr = x_img + ow0.to(tl.int64) * sxw + oh0.to(tl.int64) * sxh
-        if BIAS_K:
+        if PX_M:  # pixels as M: acc[px, ch] = Xcol^T @ W^T, x tile the register-resident A operand
+            if BIAS_K:
+                acc = tl.zeros([TILE_W, BLOCK_N], dtype=tl.float32)
+            else:
+                acc = tl.zeros([TILE_W, BLOCK_N], dtype=tl.float32) + bias[None, :]
+        elif BIAS_K:
             acc = tl.zeros([BLOCK_N, TILE_W], dtype=tl.float32)  # the first MMA overwrites (no MOVs)
         else:
             acc = tl.zeros([BLOCK_N, TILE_W], dtype=tl.float32) + bias[:, None]
@@ -273,7 +287,22 @@ def conv2d_gelu_gap_kernel(
                 ky = q // KW
                 kx = q - ky * KW
                 k_off = ci.to(tl.int64) * sxc + ky.to(tl.int64) * sxh + kx.to(tl.int64) * sxw
-                if c + 1 < NUM_CHUNKS:
+                if PX_M:
+                    if c + 1 < NUM_CHUNKS:
+                        xt = tl.load(row_ptr + (col_off[:, None] + k_off[None, :]))
+                    else:
+                        f_ok = f < KH * CIN * KW
+                        k_off = tl.where(f_ok, k_off, 0)
+                        if BIAS_K:
+                            pad = tl.where((f == KH * CIN * KW) | (f == KH * CIN * KW + 1), 1.0, 0.0)
+                        else:
+                            pad = tl.zeros([DOT_K], dtype=tl.float32)
+                        xt = tl.load(
+                            row_ptr + (col_off[:, None] + k_off[None, :]),
+                            mask=f_ok[None, :],
+                            other=pad[None, :].to(x_ptr.dtype.element_ty),
+                        )
+                elif c + 1 < NUM_CHUNKS:
                     xt = tl.load(row_ptr + (k_off[:, None] + col_off[None, :]))
                 else:
                     f_ok = f < KH * CIN * KW
@@ -291,25 +320,44 @@ def conv2d_gelu_gap_kernel(
                     xt = _round_tf32(xt, HW_TRUNC)
                 if LOADS_FIRST:
                     xs = xs + (xt,)
+                elif PX_M:
+                    acc = tl.dot(xt, ws[c], acc, input_precision=PRECISION)
                 else:
                     acc = tl.dot(ws[c], xt, acc, input_precision=PRECISION)
             if LOADS_FIRST:
                 for c in tl.static_range(NUM_CHUNKS):
-                    acc = tl.dot(ws[c], xs[c], acc, input_precision=PRECISION)
+                    if PX_M:
+                        acc = tl.dot(xs[c], ws[c], acc, input_precision=PRECISION)
+                    else:
+                        acc = tl.dot(ws[c], xs[c], acc, input_precision=PRECISION)
         else:
             for k0 in range(0, KT, DOT_K):
                 f = k0 + tl.arange(0, DOT_K)
                 f_ok = f < KT
-                wt = tl.load(wp_ptr + (w_n[:, None] + f[None, :]), mask=n_ok[:, None] & f_ok[None, :], other=0.0)
                 k_off = tl.load(koff_ptr + f, mask=f_ok, other=0)
-                xt = tl.load(row_ptr + (k_off[:, None] + col_off[None, :]), mask=f_ok[:, None], other=0.0)
+                if PX_M:
+                    wt = tl.load(wp_ptr + (f[:, None] + w_n[None, :]), mask=f_ok[:, None] & n_ok[None, :], other=0.0)
+                    xt = tl.load(row_ptr + (col_off[:, None] + k_off[None, :]), mask=f_ok[None, :], other=0.0)
+                else:
+                    wt = tl.load(wp_ptr + (w_n[:, None] + f[None, :]), mask=n_ok[:, None] & f_ok[None, :], other=0.0)
+                    xt = tl.load(row_ptr + (k_off[:, None] + col_off[None, :]), mask=f_ok[:, None], other=0.0)
                 if TF32_RNE:
                     xt = _round_tf32(xt, HW_TRUNC)
-                acc = tl.dot(wt, xt, acc, input_precision=PRECISION)
+                if PX_M:
+                    acc = tl.dot(xt, wt, acc, input_precision=PRECISION)
+                else:
+                    acc = tl.dot(wt, xt, acc, input_precision=PRECISION)
 
         # ---- epilogue: GELU + masked sum over the tile's pixels
         v = _gelu(acc, GELU_MODE)
-        if cols_full:
+        if PART2D:  # pixels as M: keep per-(pixel, channel) partials, one cross-warp reduction at the end
+            part2 += tl.where(col_ok[:, None], v, 0.0)
+        elif PX_M:
+            if cols_full:
+                part += tl.sum(v, axis=0)
+            else:
+                part += tl.sum(tl.where(col_ok[:, None], v, 0.0), axis=0)
+        elif cols_full:
             part += tl.sum(v, axis=1)
         else:
             part += tl.sum(tl.where(col_ok[None, :], v, 0.0), axis=1)
@@ -319,6 +367,8 @@ def conv2d_gelu_gap_kernel(
         oh0 = tl.where(wrap, oh0 + 1, oh0)
         tw = tl.where(wrap, 0, tw)
 
+    if PART2D:
+        part = tl.sum(part2, axis=0)
     res = part * inv_area
     if DETERMINISTIC:
         # out_ptr is the [batch, n_prog, C_OUT] fp32 partial buffer; fixed-order reduction in a second kernel

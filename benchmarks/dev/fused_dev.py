@@ -47,6 +47,18 @@ VARIANTS = {
     "J": (_FLAT, 4, 2, None, {"gelu": 3}),  # degree-7 polynomial
     "JL": (dict(_FLAT, LOADS_FIRST=False), 4, 2, 112, {"gelu": 3}),
     "K": (dict(_FLAT, BLOCK_W=64), 4, 2, None, {}),
+    # issue 17: the declared poly5 GELU (mode 4), and pixels as M (x tile the register-resident A operand)
+    "A5": (_FLAT, 4, 2, None, {"gelu": 4}),
+    "AL5": (dict(_FLAT, LOADS_FIRST=False), 4, 2, 112, {"gelu": 4}),
+    "G85": (_FLAT, 8, 2, 128, {"gelu": 4}),
+    "X5": (dict(_FLAT, PX_M=True), 4, 2, None, {"gelu": 4}),
+    "XL5": (dict(_FLAT, PX_M=True, LOADS_FIRST=False), 4, 2, None, {"gelu": 4}),
+    "XL5r": (dict(_FLAT, PX_M=True, LOADS_FIRST=False), 4, 2, 128, {"gelu": 4}),
+    "X85": (dict(_FLAT, PX_M=True, LOADS_FIRST=False), 8, 2, None, {"gelu": 4}),
+    "X25": (dict(_FLAT, PX_M=True, PART2D=True, LOADS_FIRST=False), 4, 2, None, {"gelu": 4}),
+    "X285": (dict(_FLAT, PX_M=True, PART2D=True, LOADS_FIRST=False), 8, 2, None, {"gelu": 4}),
+    "XI": (dict(_FLAT, PX_M=True, LOADS_FIRST=False), 4, 2, None, {"gelu": 2}),  # NO GELU probe
+    "X0": (dict(_FLAT, PX_M=True, LOADS_FIRST=False), 4, 2, None, {}),  # exact GELU
 }
 
 
@@ -217,6 +229,7 @@ def main():
         "--extra-checks", action="store_true", help="fp16/bf16/channels_last/deterministic/int64 checks"
     )
     ap.add_argument("--rep", type=int, default=200)
+    ap.add_argument("--dtype16", action="store_true", help="also time every variant at fp16 and bf16")
     ap.add_argument("--full-checks", action="store_true", help="all small shapes, tf32 and ieee, per variant")
     ap.add_argument("--small", action="store_true", help="small 'headline' (CPU interpreter smoke test)")
     ap.add_argument(
@@ -332,6 +345,17 @@ def main():
                 rep=opt.rep,
                 return_mode="median",
             )
+            if opt.dtype16:
+                for dt, tag in ((torch.float16, "fp16"), (torch.bfloat16, "bf16")):
+                    xd, wd, bd = xh.to(dt), wh.to(dt), bh.to(dt)
+                    r[f"err_{tag}"] = rel_err(launch(name, xd, wd, bd), ref64(xd, wd, bd))
+                    r[f"ms_{tag}"] = triton.testing.do_bench(
+                        lambda name=name, xd=xd, wd=wd, bd=bd: launch(name, xd, wd, bd),
+                        warmup=20,
+                        rep=opt.rep,
+                        return_mode="median",
+                    )
+                    del xd
         except Exception as e:  # keep going: one broken variant must not cost the whole run
             r["error"] = repr(e)[:3000]
         report["variants"][name] = r
@@ -504,6 +528,8 @@ def main():
         )
         if opt.compile:
             line += f" {report['compile_ms'] / r['ms']:.1f} |"
+        if "ms_fp16" in r:
+            line += f" fp16 {r['ms_fp16']:.4f} ({r['err_fp16']:.1e}) | bf16 {r['ms_bf16']:.4f} ({r['err_bf16']:.1e}) |"
         print(line)
     print(
         f"eager {report['eager_ms']:.4f} ms"
