@@ -156,6 +156,12 @@ _CONFIGS = [
     triton.Config({"BLOCK_W": 128, "LOOP_STAGES": 1, "LOADS_FIRST": False}, num_warps=4, num_stages=2, maxnreg=112),
     triton.Config({"BLOCK_W": 128, "LOOP_STAGES": 1, "LOADS_FIRST": True}, num_warps=8, num_stages=2, maxnreg=128),
     triton.Config({"BLOCK_W": 128, "LOOP_STAGES": 1, "LOADS_FIRST": False}, num_warps=4, num_stages=3),
+    # pixels as M (x tile the register-resident A operand of the MMA, W^T the shared-memory B operand)
+    triton.Config({"BLOCK_W": 128, "LOOP_STAGES": 1, "LOADS_FIRST": False, "PX_M": True}, num_warps=4, num_stages=2),
+    triton.Config(
+        {"BLOCK_W": 128, "LOOP_STAGES": 1, "LOADS_FIRST": False, "PX_M": True, "PART2D": True}, num_warps=4, num_stages=2
+    ),
+    triton.Config({"BLOCK_W": 128, "LOOP_STAGES": 1, "LOADS_FIRST": False, "PX_M": True}, num_warps=8, num_stages=2),
 ]
 #: K chunks (of DOT_K) kept resident in registers / shared memory; a longer K streams weights per chunk (L1/L2)
 RESIDENT_MAX_K = 160
