@@ -159,7 +159,9 @@ _CONFIGS = [
     # pixels as M (x tile the register-resident A operand of the MMA, W^T the shared-memory B operand)
     triton.Config({"BLOCK_W": 128, "LOOP_STAGES": 1, "LOADS_FIRST": False, "PX_M": True}, num_warps=4, num_stages=2),
     triton.Config(
-        {"BLOCK_W": 128, "LOOP_STAGES": 1, "LOADS_FIRST": False, "PX_M": True, "PART2D": True}, num_warps=4, num_stages=2
+        {"BLOCK_W": 128, "LOOP_STAGES": 1, "LOADS_FIRST": False, "PX_M": True, "PART2D": True},
+        num_warps=4,
+        num_stages=2,
     ),
     triton.Config({"BLOCK_W": 128, "LOOP_STAGES": 1, "LOADS_FIRST": False, "PX_M": True}, num_warps=8, num_stages=2),
 ]
