@@ -156,14 +156,6 @@ _CONFIGS = [
     triton.Config({"BLOCK_W": 128, "LOOP_STAGES": 1, "LOADS_FIRST": False}, num_warps=4, num_stages=2, maxnreg=112),
     triton.Config({"BLOCK_W": 128, "LOOP_STAGES": 1, "LOADS_FIRST": True}, num_warps=8, num_stages=2, maxnreg=128),
     triton.Config({"BLOCK_W": 128, "LOOP_STAGES": 1, "LOADS_FIRST": False}, num_warps=4, num_stages=3),
-    # pixels as M (x tile the register-resident A operand of the MMA, W^T the shared-memory B operand)
-    triton.Config({"BLOCK_W": 128, "LOOP_STAGES": 1, "LOADS_FIRST": False, "PX_M": True}, num_warps=4, num_stages=2),
-    triton.Config(
-        {"BLOCK_W": 128, "LOOP_STAGES": 1, "LOADS_FIRST": False, "PX_M": True, "PART2D": True},
-        num_warps=4,
-        num_stages=2,
-    ),
-    triton.Config({"BLOCK_W": 128, "LOOP_STAGES": 1, "LOADS_FIRST": False, "PX_M": True}, num_warps=8, num_stages=2),
 ]
 #: K chunks (of DOT_K) kept resident in registers / shared memory; a longer K streams weights per chunk (L1/L2)
 RESIDENT_MAX_K = 160
@@ -208,8 +200,8 @@ def conv2d_gelu_gap_kernel(
     TF32_RNE: tl.constexpr,
     LOADS_FIRST: tl.constexpr = True,
     HW_TRUNC: tl.constexpr = True,
-    PX_M: tl.constexpr = False,
-    PART2D: tl.constexpr = False,
+    PX_M: tl.constexpr = False,  # timing experiment (pixels as M), slower on the H200: NOTES-fused.md
+    PART2D: tl.constexpr = False,  # with PX_M: per-pixel partials reduced once per program
 ):
     # grid = (programs per image, batch, channel blocks)
     pid_g = tl.program_id(0)
