@@ -290,35 +290,23 @@ def conv2d_gelu_gap_kernel(
                 ky = q // KW
                 kx = q - ky * KW
                 k_off = ci.to(tl.int64) * sxc + ky.to(tl.int64) * sxh + kx.to(tl.int64) * sxw
-                if PX_M:
-                    if c + 1 < NUM_CHUNKS:
-                        xt = tl.load(row_ptr + (col_off[:, None] + k_off[None, :]))
-                    else:
-                        f_ok = f < KH * CIN * KW
-                        k_off = tl.where(f_ok, k_off, 0)
-                        if BIAS_K:
-                            pad = tl.where((f == KH * CIN * KW) | (f == KH * CIN * KW + 1), 1.0, 0.0)
-                        else:
-                            pad = tl.zeros([DOT_K], dtype=tl.float32)
-                        xt = tl.load(
-                            row_ptr + (col_off[:, None] + k_off[None, :]),
-                            mask=f_ok[None, :],
-                            other=pad[None, :].to(x_ptr.dtype.element_ty),
-                        )
-                elif c + 1 < NUM_CHUNKS:
-                    xt = tl.load(row_ptr + (k_off[:, None] + col_off[None, :]))
-                else:
+                if c + 1 == NUM_CHUNKS:  # the last chunk: K padding masked (and carrying the bias's ones)
                     f_ok = f < KH * CIN * KW
                     k_off = tl.where(f_ok, k_off, 0)
                     if BIAS_K:
                         pad = tl.where((f == KH * CIN * KW) | (f == KH * CIN * KW + 1), 1.0, 0.0)
                     else:
                         pad = tl.zeros([DOT_K], dtype=tl.float32)
-                    xt = tl.load(
-                        row_ptr + (k_off[:, None] + col_off[None, :]),
-                        mask=f_ok[:, None],
-                        other=pad[:, None].to(x_ptr.dtype.element_ty),
-                    )
+                if PX_M:  # [TILE_W, DOT_K]
+                    ptrs = row_ptr + (col_off[:, None] + k_off[None, :])
+                else:  # [DOT_K, TILE_W]
+                    ptrs = row_ptr + (k_off[:, None] + col_off[None, :])
+                if c + 1 < NUM_CHUNKS:
+                    xt = tl.load(ptrs)
+                elif PX_M:
+                    xt = tl.load(ptrs, mask=f_ok[None, :], other=pad[None, :].to(x_ptr.dtype.element_ty))
+                else:
+                    xt = tl.load(ptrs, mask=f_ok[:, None], other=pad[:, None].to(x_ptr.dtype.element_ty))
                 if TF32_RNE:
                     xt = _round_tf32(xt, HW_TRUNC)
                 if LOADS_FIRST:
