@@ -1,7 +1,7 @@
 """The bug zoo: KernelBench-format candidates with a known bug (or none), each headed by
 
     # fusefuzz-zoo: <one-line description>
-    # expect: <failure kind, or pass>   [(cuda: <kind>[|<kind>] - why the GPU shows it differently)]
+    # expect: <failure kind[|kind], or pass>   [(cuda: <kind>[|<kind>] - why the GPU shows it differently)]
     # problem: <registered problem>      (optional, default conv2d_gelu_gap; any line of the leading comments)
 
 The optional ``(cuda: ...)`` part is for bugs whose symptom depends on where they run: an unmasked store
@@ -82,7 +82,7 @@ def members(directory: str = ZOO_DIR) -> list[Member]:
         if not (m1 and m2):
             raise ValueError(f"zoo file {path!r} lacks the '# fusefuzz-zoo:' / '# expect:' header lines")
         expect, expect_cuda, why = m2.group(1), m2.group(2), (m2.group(3) or "").strip()
-        for value in (expect, *(expect_cuda or "").split("|")):
+        for value in (*expect.split("|"), *(expect_cuda or "").split("|")):
             value = value or None
             allowed = (*kinds.FAILURE_KINDS, *kinds.NOTE_KINDS)  # members are judged strict: notes fail
             if value is not None and value != "pass" and value not in allowed:
