@@ -1,7 +1,7 @@
 # fusefuzz-zoo: square inputs only: output width computed from H (OW = H - k + 1)
 # expect: mismatch|nan
-# (either backend: a non-square input averages the wrong pixels, and when W < H reads past the image: NaN where that memory
-#  holds the harness's poison, finite garbage where it holds anything else - which one varies run to run)
+# (either backend: a non-square input averages the wrong pixels, and when W < H reads past the image:
+#  NaN where that memory holds the harness's poison, finite garbage elsewhere - which one varies run to run)
 # precision: ieee
 import torch
 import torch.nn as nn
