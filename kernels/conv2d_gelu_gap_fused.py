@@ -166,7 +166,7 @@ RESIDENT_MAX_K = 160
 
 @triton.autotune(
     configs=_CONFIGS,
-    key=["C_OUT", "OH", "OW", "KT", "NUM_CHUNKS", "DOT_K", "PRECISION"],
+    key=["C_OUT", "OH", "OW", "KT", "NUM_CHUNKS", "DOT_K", "PRECISION", "CL"],
     restore_value=["out_ptr"],
 )
 @triton.heuristics(_conv_tile_heuristics())
@@ -205,6 +205,8 @@ def conv2d_gelu_gap_kernel(
     HW_TRUNC: tl.constexpr = True,
     PX_M: tl.constexpr = False,  # timing experiment (pixels as M), slower on the H200: NOTES-fused.md
     PART2D: tl.constexpr = False,  # with PX_M: per-pixel partials reduced once per program
+    TAPS_MAJOR: tl.constexpr = False,  # K ordered (ky, kx, ci) instead of (ci, ky, kx); wp laid out to match
+    CL: tl.constexpr = False,  # x is dense channels-last: sxc == 1, sxw == CIN, sxh and sxb multiples of CIN
 ):
     # grid = (programs per image, batch, channel blocks)
     pid_g = tl.program_id(0)
@@ -220,6 +222,13 @@ def conv2d_gelu_gap_kernel(
 
     offs_n = pid_c * BLOCK_N + tl.arange(0, BLOCK_N)
     n_ok = offs_n < C_OUT
+    if CL:
+        # dense channels-last, resident K (CIN a compile-time constant): the strides written as multiples of
+        # CIN, so the compiler knows a tap's CIN channels are contiguous and aligned (vector loads)
+        sxc = 1
+        sxw = CIN
+        sxh = (sxh // CIN) * CIN
+        sxb = (sxb // CIN) * CIN
     x_img = x_ptr + b.to(tl.int64) * sxb
 
     # K = (ci, ky, kx) flattened (KT = CIN*KH*KW). wp: prepared weights [C_OUT, KT + 2], natural order,
@@ -285,14 +294,21 @@ def conv2d_gelu_gap_kernel(
             xs = ()
             for c in tl.static_range(NUM_CHUNKS):
                 f = c * DOT_K + tl.arange(0, DOT_K)
-                ci = f // (KH * KW)
-                q = f - ci * (KH * KW)
-                ky = q // KW
-                kx = q - ky * KW
+                if TAPS_MAJOR:
+                    tap = f // CIN
+                    ci = f - tap * CIN
+                    ky = tap // KW
+                    kx = tap - ky * KW
+                else:
+                    ci = f // (KH * KW)
+                    q = f - ci * (KH * KW)
+                    ky = q // KW
+                    kx = q - ky * KW
                 k_off = ci.to(tl.int64) * sxc + ky.to(tl.int64) * sxh + kx.to(tl.int64) * sxw
                 if c + 1 == NUM_CHUNKS:  # the last chunk: K padding masked (and carrying the bias's ones)
                     f_ok = f < KH * CIN * KW
-                    k_off = tl.where(f_ok, k_off, 0)
+                    if not TAPS_MAJOR:  # (ky, kx, ci): the padding's offsets run on contiguously, masked
+                        k_off = tl.where(f_ok, k_off, 0)
                     if BIAS_K:
                         pad = tl.where((f == KH * CIN * KW) | (f == KH * CIN * KW + 1), 1.0, 0.0)
                     else:
@@ -389,18 +405,27 @@ def conv2d_gelu_gap_prep_kernel(
     KT,
     ROUND: tl.constexpr,
     BLOCK: tl.constexpr,
+    TAPS_MAJOR: tl.constexpr = False,
 ):
-    """wp[n, :] = (w[n, ci, ky, kx] for (ci, ky, kx) in natural order) ++ (bias hi, bias lo), in wp's dtype;
+    """wp[n, :] = (w[n, ci, ky, kx] for (ci, ky, kx) in natural order, or (ky, kx, ci) with TAPS_MAJOR) ++ (bias hi,
+    bias lo), in wp's dtype;
     program row n == 0 also writes koff[f] = ci*sxc + ky*sxh + kx*sxw (int64), the offset of K column f in x.
 
     Any weight strides.  ROUND: fp32 -> nearest TF32 (the tensor core would otherwise truncate).  bias hi =
     bias with the low 13 mantissa bits cleared (exact in TF32), lo = bias - hi (TF32 error ~2^-20 |bias|)."""
     n = tl.program_id(0)
     f = tl.program_id(1) * BLOCK + tl.arange(0, BLOCK)
-    ci = f // (KH * KW)
-    q = f - ci * (KH * KW)
-    ky = q // KW
-    kx = q - ky * KW
+    if TAPS_MAJOR:  # K ordered (ky, kx, ci), as the main kernel's TAPS_MAJOR reads it
+        cin = KT // (KH * KW)
+        tap = f // cin
+        ci = f - tap * cin
+        ky = tap // KW
+        kx = tap - ky * KW
+    else:
+        ci = f // (KH * KW)
+        q = f - ci * (KH * KW)
+        ky = q // KW
+        kx = q - ky * KW
     w_off = n.to(tl.int64) * swo + ci.to(tl.int64) * swi + ky.to(tl.int64) * swh + kx.to(tl.int64) * sww
     w = tl.load(w_ptr + w_off, mask=f < KT, other=0.0).to(tl.float32)
     bb = tl.load(b_ptr + n).to(tl.float32)
@@ -412,6 +437,28 @@ def conv2d_gelu_gap_prep_kernel(
     if n == 0:
         x_off = ci.to(tl.int64) * sxc + ky.to(tl.int64) * sxh + kx.to(tl.int64) * sxw
         tl.store(koff_ptr + f, x_off, mask=f < KT)
+
+
+@triton.jit
+def conv2d_gelu_gap_stage_kernel(
+    x_ptr, xs_ptr, C, H, W, sxb, sxc, sxh, sxw,
+    ROUND: tl.constexpr, BLOCK_C: tl.constexpr, BLOCK_W: tl.constexpr,
+):
+    """xs[b, h, w, c] = x[b, c, h, w] (any strides in, dense channels-last out), rounded to the nearest TF32
+    value if ROUND (then the main kernel's x tiles need no rounding).  grid = (B * H, cdiv(W, BLOCK_W))."""
+    r = tl.program_id(0)
+    b = r // H
+    h = r - b * H
+    offs_c = tl.arange(0, BLOCK_C)
+    offs_w = tl.program_id(1) * BLOCK_W + tl.arange(0, BLOCK_W)
+    ok = (offs_c[:, None] < C) & (offs_w[None, :] < W)
+    src = (x_ptr + b.to(tl.int64) * sxb + h.to(tl.int64) * sxh
+           + (offs_c.to(tl.int64)[:, None] * sxc + offs_w.to(tl.int64)[None, :] * sxw))
+    v = tl.load(src, mask=ok)
+    if ROUND:
+        v = _round_tf32(v)
+    dst = xs_ptr + (r.to(tl.int64) * W * C + (offs_w.to(tl.int64)[None, :] * C + offs_c[:, None]))
+    tl.store(dst, v, mask=ok)
 
 
 @triton.jit
@@ -458,7 +505,38 @@ def _num_sms(device):
     return 1
 
 
-def _prepare(x, weight, bias, input_precision, programs_per_image=None):
+#: how the main kernel reads x (issue 17; timings in benchmarks/dev/NOTES-fused.md):
+#: "natural" - K ordered (ci, ky, kx), x through its own strides (any layout);
+#: "channels-last" - K ordered (ky, kx, ci), so a dense channels-last x gives each tap's channels as one aligned
+#: run (vector loads, K-major like the MMA wants); other layouts fall back to "natural";
+#: "staged" - x copied once into a dense channels-last buffer (TF32-rounded on the tf32 path) by a prep launch,
+#: then "channels-last" (one extra read and write of x, for vector loads and no transposes in the main kernel).
+#: Both non-natural paths need the resident K (<= RESIDENT_MAX_K); beyond it they run "natural".
+PATHS = ("natural", "channels-last", "staged")
+DEFAULT_PATH = "natural"
+
+
+def _dense_channels_last(t):
+    """x [B, C, H, W] laid out as dense NHWC (a size-1 dimension's stride never matters)."""
+    B, C, H, W = t.shape
+    sb, sc, sh, sw = t.stride()
+    return ((C == 1 or sc == 1) and (W == 1 or sw == C) and (H == 1 or sh == W * C)
+            and (B == 1 or sb % C == 0))
+
+
+def _stage_channels_last(x, round_tf32):
+    B, C, H, W = x.shape
+    xs = torch.empty((B, H, W, C), device=x.device, dtype=x.dtype)
+    BLOCK_C = triton.next_power_of_2(C)
+    BLOCK_W = max(16, min(triton.next_power_of_2(W), 4096 // BLOCK_C))
+    if xs.numel():
+        conv2d_gelu_gap_stage_kernel[(B * H, triton.cdiv(W, BLOCK_W))](
+            x, xs, C, H, W, *x.stride(), ROUND=round_tf32, BLOCK_C=BLOCK_C, BLOCK_W=BLOCK_W
+        )
+    return xs.permute(0, 3, 1, 2)  # [B, C, H, W] view with channels-last strides
+
+
+def _prepare(x, weight, bias, input_precision, programs_per_image=None, path=DEFAULT_PATH):
     """Validate the inputs; return (shape info, kernel arguments, constexprs) shared by every launch path."""
     if not isinstance(x, torch.Tensor) or not isinstance(weight, torch.Tensor):
         raise TypeError(
@@ -498,6 +576,8 @@ def _prepare(x, weight, bias, input_precision, programs_per_image=None):
         raise ValueError(f"weight.dtype={weight.dtype!r} is not supported; use float32, float16 or bfloat16")
     if input_precision not in _PRECISIONS:
         raise ValueError(f"input_precision={input_precision!r} is not supported; use one of {_PRECISIONS!r}")
+    if path not in PATHS:
+        raise ValueError(f"path={path!r} is not an x path; use one of {', '.join(PATHS)}")
     if bias is not None and (not isinstance(bias, torch.Tensor) or tuple(bias.shape) != (COUT,)):
         got = tuple(bias.shape) if isinstance(bias, torch.Tensor) else bias
         raise ValueError(f"bias must be None or a tensor of shape ({COUT},); got bias={got!r}")
@@ -525,21 +605,27 @@ def _prepare(x, weight, bias, input_precision, programs_per_image=None):
         )
     P = max(1, int(programs_per_image))
     info = dict(B=B, COUT=COUT, OH=OH, OW=OW, P=P, grid=(P, B, n_cblk))
-    # one tiny launch: weights re-laid out [COUT, K + 2] (+ bias hi/lo), TF32-rounded for the tf32 path
     KT = CIN * KH * KW
     tf32_round = x.dtype == torch.float32 and input_precision == "tf32"
+    # K chunks: unrolled with resident weights up to RESIDENT_MAX_K (+2 bias columns), streamed beyond
+    num_chunks = triton.cdiv(KT, dot_k)
+    if num_chunks * dot_k > RESIDENT_MAX_K:
+        num_chunks = 0
+    x_rounded = False
+    if path == "staged" and num_chunks and B * COUT > 0:
+        x = _stage_channels_last(x, tf32_round)
+        x_rounded = tf32_round
+    channels_last = path != "natural" and num_chunks > 0 and _dense_channels_last(x)
+    # one tiny launch: weights re-laid out [COUT, K + 2] (+ bias hi/lo), TF32-rounded for the tf32 path
     wp = torch.empty((COUT, KT + 2), device=x.device, dtype=x.dtype)
     koff = torch.empty((KT,), device=x.device, dtype=torch.int64)
     PB = min(1024, triton.next_power_of_2(KT + 2))
     sxb, sxc, sxh, sxw = x.stride()
     if COUT > 0:
         conv2d_gelu_gap_prep_kernel[(COUT, triton.cdiv(KT + 2, PB))](
-            weight, bias, wp, koff, COUT, *weight.stride(), sxc, sxh, sxw, KH, KW, KT, ROUND=tf32_round, BLOCK=PB
+            weight, bias, wp, koff, COUT, *weight.stride(), sxc, sxh, sxw, KH, KW, KT, ROUND=tf32_round, BLOCK=PB,
+            TAPS_MAJOR=channels_last,
         )
-    # K chunks: unrolled with resident weights up to RESIDENT_MAX_K (+2 bias columns), streamed beyond
-    num_chunks = triton.cdiv(KT, dot_k)
-    if num_chunks * dot_k > RESIDENT_MAX_K:
-        num_chunks = 0
     args = [x, wp, koff, bias, None, COUT, OH, OW, KT, sxb, sxc, sxh, sxw, 1.0 / (OH * OW)]
     constexprs = dict(
         NUM_CHUNKS=num_chunks,
@@ -548,7 +634,9 @@ def _prepare(x, weight, bias, input_precision, programs_per_image=None):
         KW=KW if num_chunks else 0,
         BLOCK_N=BLOCK_N,
         DOT_K=dot_k,
-        TF32_RNE=tf32_round,
+        TF32_RNE=tf32_round and not x_rounded,
+        TAPS_MAJOR=channels_last,
+        CL=channels_last,
         HW_TRUNC=not _interpreting(),  # the interpreter's dots are exact: round fully there
         PRECISION=input_precision if x.dtype == torch.float32 else "ieee",
     )
@@ -583,7 +671,7 @@ def default_gelu(input_precision: str) -> str:
     return "exact" if input_precision in ("ieee", "tf32x3") else "poly5"
 
 
-def conv2d_gelu_gap(x, weight, bias, *, input_precision="tf32", deterministic=False, gelu=None):
+def conv2d_gelu_gap(x, weight, bias, *, input_precision="tf32", deterministic=False, gelu=None, path=None):
     """mean_{h,w} gelu(conv2d(x, weight, bias)) -> [batch, out_channels], dtype x.dtype.
 
     Stride-1, unpadded ("valid") convolution; exact (erf) GELU.  ``x``: [B, Cin, H, W] with any strides
@@ -593,12 +681,13 @@ def conv2d_gelu_gap(x, weight, bias, *, input_precision="tf32", deterministic=Fa
     ``deterministic=True``: fixed-order reduction of per-program partials (bitwise reproducible) instead of
     atomics. ``gelu``: "exact" (exact-grade, within the fp32 evaluation budget) or "poly5" (within
     2^-14 |gelu| + 2^-24 |z|, a budget the caller must declare: fusefuzz.kernels.bundled.POLY5_BUDGET);
-    default :func:`default_gelu`.
+    default :func:`default_gelu`. ``path``: how x is read, one of :data:`PATHS` (default :data:`DEFAULT_PATH`);
+    every path computes the same contract.
     """
     gelu = gelu or default_gelu(input_precision)
     if gelu not in GELUS:
         raise ValueError(f"gelu={gelu!r} is not a GELU formulation; use one of {', '.join(GELUS)}")
-    info, args, constexprs = _prepare(x, weight, bias, input_precision)
+    info, args, constexprs = _prepare(x, weight, bias, input_precision, path=path or DEFAULT_PATH)
     if info["B"] == 0 or info["COUT"] == 0:
         return torch.zeros((info["B"], info["COUT"]), device=x.device, dtype=x.dtype)
     return _run(conv2d_gelu_gap_kernel, x, info, args, constexprs, deterministic, GELU_MODE=GELUS[gelu])
@@ -608,13 +697,15 @@ class ModelNew(nn.Module):
     """Drop-in for KernelBench's Model: Conv2d -> GELU -> adaptive_avg_pool2d(1) -> squeeze, fused."""
 
     def __init__(
-        self, in_channels, out_channels, kernel_size, *, input_precision="tf32", deterministic=False, gelu=None
+        self, in_channels, out_channels, kernel_size, *, input_precision="tf32", deterministic=False, gelu=None,
+        path=None,
     ):
         super().__init__()
         self.conv = nn.Conv2d(in_channels, out_channels, kernel_size)
         self.input_precision = input_precision
         self.deterministic = deterministic
         self.gelu = gelu
+        self.path = path
 
     def forward(self, x):
         return conv2d_gelu_gap(
@@ -624,4 +715,5 @@ class ModelNew(nn.Module):
             input_precision=self.input_precision,
             deterministic=self.deterministic,
             gelu=self.gelu,
+            path=self.path,
         )

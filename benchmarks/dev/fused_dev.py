@@ -59,12 +59,31 @@ VARIANTS = {
     "X285": (dict(_FLAT, PX_M=True, PART2D=True, LOADS_FIRST=False), 8, 2, None, {"gelu": 4}),
     "XI": (dict(_FLAT, PX_M=True, LOADS_FIRST=False), 4, 2, None, {"gelu": 2}),  # NO GELU probe
     "X0": (dict(_FLAT, PX_M=True, LOADS_FIRST=False), 4, 2, None, {}),  # exact GELU
+    # issue 17: x paths (K.PATHS). "staged": x copied to dense channels-last (TF32-rounded) by a prep launch
+    # (timed with the rest), then K ordered (ky, kx, ci): vector loads of each tap's channels, no transposes.
+    # "channels-last" on an x that already is (x_cl: the timed x is converted once, outside the timing): the
+    # main kernel alone, so S* - C* is the staging's cost. N5cl: today's natural path on that same x.
+    "S5": (_FLAT, 4, 2, None, {"gelu": 4, "path": "staged"}),
+    "SL5": (dict(_FLAT, LOADS_FIRST=False), 4, 2, 112, {"gelu": 4, "path": "staged"}),
+    "S85": (_FLAT, 8, 2, 128, {"gelu": 4, "path": "staged"}),
+    "SI": (_FLAT, 4, 2, None, {"gelu": 2, "path": "staged"}),  # NO GELU probe
+    "C5": (_FLAT, 4, 2, None, {"gelu": 4, "path": "channels-last", "x_cl": True}),
+    "CL5": (dict(_FLAT, LOADS_FIRST=False), 4, 2, 112, {"gelu": 4, "path": "channels-last", "x_cl": True}),
+    "C85": (_FLAT, 8, 2, 128, {"gelu": 4, "path": "channels-last", "x_cl": True}),
+    "CI": (_FLAT, 4, 2, None, {"gelu": 2, "path": "channels-last", "x_cl": True}),  # NO GELU probe
+    "N5cl": (_FLAT, 4, 2, None, {"gelu": 4, "x_cl": True}),
 }
+
+
+def x_for(name, x):
+    """The x a variant is timed on: channels-last for the x_cl variants (converted outside the timed call)."""
+    return x.contiguous(memory_format=torch.channels_last) if VARIANTS[name][4].get("x_cl") else x
 
 
 def launch(name, x, w, b, *, deterministic=False, precision="tf32", P=None):
     meta, nw, ns, maxnreg, extra = VARIANTS[name]
-    info, args, cex = K._prepare(x, w, b, precision, programs_per_image=extra.get("P", P))
+    info, args, cex = K._prepare(x, w, b, precision, programs_per_image=extra.get("P", P),
+                                 path=extra.get("path", "natural"))
     if info["B"] == 0 or info["COUT"] == 0:
         return torch.zeros((info["B"], info["COUT"]), device=x.device, dtype=x.dtype)
     a = dict(OW=info["OW"], KT=args[8], x_ptr=x, **cex, **meta)
@@ -318,11 +337,13 @@ def main():
                 for prec in ("tf32", "ieee") if full else ("tf32",):
                     if ci >= 2 and not full:
                         continue
-                    errs[f"{sh}/{prec}"] = rel_err(launch(name, x, w, b, precision=prec), ref64(x, w, b))
-            yh = launch(name, xh, wh, bh)
+                    errs[f"{sh}/{prec}"] = rel_err(launch(name, x_for(name, x), w, b, precision=prec),
+                                                   ref64(x, w, b))
+            xn = x_for(name, xh)
+            yh = launch(name, xn, wh, bh)
             errs["headline/tf32"] = rel_err(yh, refh)
             errs["headline/tf32/allclose1e-4"] = bool(torch.allclose(yh.double(), refh, atol=1e-4, rtol=1e-4))
-            errs["headline/ieee"] = rel_err(launch(name, xh, wh, bh, precision="ieee"), refh)
+            errs["headline/ieee"] = rel_err(launch(name, xn, wh, bh, precision="ieee"), refh)
             r["compile_and_check_s"] = time.time() - t0
             r["errors"] = errs
             r["max_err_small_tf32"] = max(
@@ -338,20 +359,24 @@ def main():
                 continue
             torch.cuda.synchronize()
             r["ms"] = triton.testing.do_bench(
-                lambda name=name: launch(name, xh, wh, bh), warmup=50, rep=opt.rep, return_mode="median"
+                lambda name=name, xn=xn: launch(name, xn, wh, bh), warmup=50, rep=opt.rep, return_mode="median"
             )
             r["ms_again"] = triton.testing.do_bench(
-                lambda name=name: launch(name, xh, wh, bh), warmup=20, rep=opt.rep, return_mode="median"
+                lambda name=name, xn=xn: launch(name, xn, wh, bh), warmup=20, rep=opt.rep, return_mode="median"
             )
+            if VARIANTS[name][4].get("path") == "staged":  # the staging launch alone
+                r["ms_stage_only"] = triton.testing.do_bench(
+                    lambda: K._stage_channels_last(xh, True), warmup=20, rep=opt.rep, return_mode="median"
+                )
             r["ms_det"] = triton.testing.do_bench(
-                lambda name=name: launch(name, xh, wh, bh, deterministic=True),
+                lambda name=name, xn=xn: launch(name, xn, wh, bh, deterministic=True),
                 warmup=20,
                 rep=opt.rep,
                 return_mode="median",
             )
             if opt.dtype16:
                 for dt, tag in ((torch.float16, "fp16"), (torch.bfloat16, "bf16")):
-                    xd, wd, bd = xh.to(dt), wh.to(dt), bh.to(dt)
+                    xd, wd, bd = x_for(name, xh.to(dt)), wh.to(dt), bh.to(dt)
                     r[f"err_{tag}"] = rel_err(launch(name, xd, wd, bd), ref64(xd, wd, bd))
                     r[f"ms_{tag}"] = triton.testing.do_bench(
                         lambda name=name, xd=xd, wd=wd, bd=bd: launch(name, xd, wd, bd),
