@@ -1,5 +1,10 @@
 """The fused conv2d+GELU+pool kernel's x paths (kernels/conv2d_gelu_gap_fused.py ``PATHS``): each one is taken
-where it should be and passes the kernel's contract under the fuzzer, every autotune config, in the interpreter."""
+where it should be and passes the kernel's contract under the fuzzer, every autotune config.
+
+In the interpreter the campaign is the dev profile's first 10 examples at small sizes; on a GPU machine
+``FUSEFUZZ_PATHS_PROFILE=gpu FUSEFUZZ_PATHS_EXAMPLES=200`` makes it the device proof of a path (any size)."""
+
+import os
 
 import pytest
 import torch
@@ -63,10 +68,12 @@ def test_the_path_passes_the_fused_kernels_contract_on_every_config(path, monkey
     monkeypatch.setattr(fused, "_prepare", spy)
     record = registry.get("conv2d_gelu_gap.fused")
     cand = candidates.load(record.name, kwargs=dict(record.kwargs, path=path))
-    result = campaign.run_campaign(PROBLEM, cand, profile="dev", max_examples=10, seed=0,
-                                   strategy_options=dict(max_macs=60_000))
+    examples = int(os.environ.get("FUSEFUZZ_PATHS_EXAMPLES", "10"))
+    small = {} if backend.name() == "cuda" else dict(strategy_options=dict(max_macs=60_000))
+    result = campaign.run_campaign(PROBLEM, cand, profile=os.environ.get("FUSEFUZZ_PATHS_PROFILE", "dev"),
+                                   max_examples=examples, seed=0, **small)
     assert result.verdict == "pass", [f.message for f in result.failures]
-    assert len(result.configs) == len(fused._CONFIGS) and result.examples_run >= 10
+    assert len(result.configs) == len(fused._CONFIGS) and result.examples_run >= examples
     assert any(taken), f"path={path!r} never read x channels-last in {len(taken)} calls: the test proved nothing"
 
 
