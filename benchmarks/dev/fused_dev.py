@@ -72,6 +72,11 @@ VARIANTS = {
     "C85": (_FLAT, 8, 2, 128, {"gelu": 4, "path": "channels-last", "x_cl": True}),
     "CI": (_FLAT, 4, 2, None, {"gelu": 2, "path": "channels-last", "x_cl": True}),  # NO GELU probe
     "N5cl": (_FLAT, 4, 2, None, {"gelu": 4, "x_cl": True}),
+    # register caps that ptxas (triton 3.6, sm_90, benchmarks/dev/sass_fused.py) meets without spills and that fit
+    # 5 CTAs/SM: natural load->MMA per chunk at 96 registers (maxnreg 128 gives 96), staged at 96 (fp16: no spill;
+    # fp32: 4 spill instructions)
+    "AL5m128": (dict(_FLAT, LOADS_FIRST=False), 4, 2, 128, {"gelu": 4}),
+    "S5m96": (_FLAT, 4, 2, 96, {"gelu": 4, "path": "staged"}),
 }
 
 

@@ -37,7 +37,7 @@ def strides(layout):
     return dict(sxb=C * H * W, sxc=H * W, sxh=W, sxw=1)
 
 
-def compile_variant(path, dtype, sm, loads_first=True, num_warps=4):
+def compile_variant(path, dtype, sm, loads_first=True, num_warps=4, maxnreg=None):
     ptr = {"float32": "*fp32", "float16": "*fp16"}[dtype]
     dot_k = 16 if dtype != "float32" else 16  # triton 3.6's fp32 K (3.9 allows 8; the production wrapper asks it)
     layout = "channels_last" if path != "natural" else "contiguous"
@@ -71,7 +71,10 @@ def compile_variant(path, dtype, sm, loads_first=True, num_warps=4):
             sig[n] = "constexpr"
             consts[n] = meta[n]
     src = triton.compiler.ASTSource(fn=fn, signature=sig, constexprs=consts, attrs=attrs)
-    return triton.compile(src, target=GPUTarget("cuda", sm, 32), options={"num_warps": num_warps})
+    options = {"num_warps": num_warps}
+    if maxnreg:
+        options["maxnreg"] = maxnreg
+    return triton.compile(src, target=GPUTarget("cuda", sm, 32), options=options)
 
 
 def sass(kernel, tag):
@@ -106,7 +109,7 @@ def loop_body(text):
 
 def classify(op):
     base = op.split(".")[0]
-    if base in ("LDG", "LDGSTS", "LDS", "STS", "STG", "LDSM", "STSM", "RED", "ATOM", "REDG"):
+    if base in ("LDG", "LDGSTS", "LDS", "STS", "STG", "LDSM", "STSM", "RED", "ATOM", "REDG", "LDL", "STL"):
         width = next((w for w in ("128", "64", "U16", "16", "U8") if f".{w}" in op), "32")
         return f"{base}.{width}"
     return base
@@ -118,28 +121,33 @@ def main(argv=None):
     ap.add_argument("--variants", default="natural,channels-last,staged")
     ap.add_argument("--sm", type=int, default=90)
     ap.add_argument("--loads-first", type=int, default=1)
+    ap.add_argument("--num-warps", type=int, default=4)
+    ap.add_argument("--maxnreg", type=int, default=0)
     ap.add_argument("--show", action="store_true", help="print the loop body")
     args = ap.parse_args(argv)
     rows = {}
     for path in args.variants.split(","):
-        k = compile_variant(path, args.dtype, args.sm, loads_first=bool(args.loads_first))
+        k = compile_variant(path, args.dtype, args.sm, loads_first=bool(args.loads_first), num_warps=args.num_warps,
+                            maxnreg=args.maxnreg or None)
         text, (regs, _static_smem) = sass(k, f"{path}_{args.dtype}")
         body, allins = loop_body(text)
         if args.show:
             for a, o, r in body:
                 print(f"{a:05x} {o}{r}")
         mix = collections.Counter(classify(o) for _, o, _ in body)
-        rows[path] = dict(total=len(body), mix=mix, regs=regs, smem=k.metadata.shared)
+        spills = sum(1 for _, o, _ in allins if o.startswith(("LDL", "STL")))
+        rows[path] = dict(total=len(body), mix=mix, regs=regs, smem=k.metadata.shared, spills=spills)
     keys = sorted({m for r in rows.values() for m in r["mix"]}, key=lambda m: -max(r["mix"][m] for r in rows.values()))
-    print(f"sm_{args.sm} {args.dtype}, triton {triton.__version__}: static SASS of the tile loop, per thread "
-          f"(one 64 x 128 tile, 4 warps)")
+    print(f"sm_{args.sm} {args.dtype}, triton {triton.__version__}, num_warps={args.num_warps}, "
+          f"maxnreg={args.maxnreg or None}, loads_first={bool(args.loads_first)}: static SASS of the tile loop, "
+          f"per thread (one 64 x 128 tile)")
     print("| instruction | " + " | ".join(rows) + " |")
     print("|---|" + "---|" * len(rows))
     for name in ("total",):
         print(f"| **{name}** | " + " | ".join(str(r[name]) for r in rows.values()) + " |")
     for m in keys:
         print(f"| {m} | " + " | ".join(str(r["mix"].get(m, 0)) for r in rows.values()) + " |")
-    print("| registers / shared bytes | " + " | ".join(f"{r['regs']} / {r['smem']}"
+    print("| registers / shared bytes / local ld+st | " + " | ".join(f"{r['regs']} / {r['smem']} / {r['spills']}"
                                                         for r in rows.values()) + " |")
 
 
