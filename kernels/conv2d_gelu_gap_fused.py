@@ -126,6 +126,17 @@ def _gelu(z, GELU_MODE: tl.constexpr):
         return gelu_erf(z)
 
 
+@triton.jit
+def _tile_sum(acc, col_ok, cols_full, GELU_MODE: tl.constexpr):
+    """sum over the tile's pixels (axis 1) of GELU(acc), the columns not in col_ok left out."""
+    v = _gelu(acc, GELU_MODE)
+    if cols_full:
+        s = tl.sum(v, axis=1)
+    else:
+        s = tl.sum(tl.where(col_ok[None, :], v, 0.0), axis=1)
+    return s
+
+
 def _tile_w(a):
     # widest power of two <= OW (so the shifted last tile fits), capped by the config's BLOCK_W, at least 16
     ow = a["OW"]
@@ -206,6 +217,7 @@ def conv2d_gelu_gap_kernel(
     PX_M: tl.constexpr = False,  # timing experiment (pixels as M), slower on the H200: NOTES-fused.md
     PART2D: tl.constexpr = False,  # with PX_M: per-pixel partials reduced once per program
     TAPS_MAJOR: tl.constexpr = False,  # K ordered (ky, kx, ci) instead of (ci, ky, kx); wp laid out to match
+    SKEW: tl.constexpr = False,  # epilogue of tile t-1 after the MMAs of tile t (overlap; not with PX_M)
     CL: tl.constexpr = False,  # x is dense channels-last: sxc == 1, sxw == CIN, sxh and sxb multiples of CIN
 ):
     # grid = (programs per image, batch, channel blocks)
@@ -269,6 +281,15 @@ def conv2d_gelu_gap_kernel(
         part2 = tl.zeros([TILE_W, BLOCK_N], dtype=tl.float32)
     oh0 = t_begin // n_tw
     tw = t_begin - oh0 * n_tw
+    tl.static_assert(not (SKEW and PX_M), "SKEW is for channel-major tiles (PX_M=False)")
+    if SKEW:
+        # software skew: iteration t issues tile t's MMAs, then runs tile t-1's epilogue, which the compiler
+        # schedules between the asynchronous wgmma issue and its wait - the FP32/MUFU work of one tile overlaps
+        # the tensor-core work of the next inside each warp (offline sm_90 SASS, triton 3.6 and 3.9), for a
+        # second accumulator's registers. The "previous tile" of the first iteration is all masked.
+        acc_prev = tl.zeros([BLOCK_N, TILE_W], dtype=tl.float32)
+        ok_prev = offs_w < 0
+        full_prev = t_begin < 0
     for _t in tl.range(t_begin, t_end, num_stages=LOOP_STAGES):
         if SHIFT_COLS:
             ow0 = tl.minimum(tw * TILE_W, OW - TILE_W)
@@ -355,25 +376,31 @@ def conv2d_gelu_gap_kernel(
                 else:
                     acc = tl.dot(wt, xt, acc, input_precision=PRECISION)
 
-        # ---- epilogue: GELU + masked sum over the tile's pixels
-        v = _gelu(acc, GELU_MODE)
-        if PART2D:  # pixels as M: keep per-(pixel, channel) partials, one cross-warp reduction at the end
-            part2 += tl.where(col_ok[:, None], v, 0.0)
+        # ---- epilogue: GELU + masked sum over the tile's pixels (SKEW: of the previous tile)
+        if SKEW:
+            part += _tile_sum(acc_prev, ok_prev, full_prev, GELU_MODE)
+            acc_prev = acc
+            ok_prev = col_ok
+            if SHIFT_COLS:
+                full_prev = cols_full
+        elif PART2D:  # pixels as M: keep per-(pixel, channel) partials, one cross-warp reduction at the end
+            part2 += tl.where(col_ok[:, None], _gelu(acc, GELU_MODE), 0.0)
         elif PX_M:
+            v = _gelu(acc, GELU_MODE)
             if cols_full:
                 part += tl.sum(v, axis=0)
             else:
                 part += tl.sum(tl.where(col_ok[:, None], v, 0.0), axis=0)
-        elif cols_full:
-            part += tl.sum(v, axis=1)
         else:
-            part += tl.sum(tl.where(col_ok[None, :], v, 0.0), axis=1)
+            part += _tile_sum(acc, col_ok, cols_full, GELU_MODE)
         # next tile: step the (row, column) tile coordinates without a division
         tw += 1
         wrap = tw == n_tw
         oh0 = tl.where(wrap, oh0 + 1, oh0)
         tw = tl.where(wrap, 0, tw)
 
+    if SKEW:  # the last tile's epilogue
+        part += _tile_sum(acc_prev, ok_prev, full_prev, GELU_MODE)
     if PART2D:
         part = tl.sum(part2, axis=0)
     res = part * inv_area

@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # The fused kernel's x paths on a GPU machine in one call (issue 17): raw-kernel timings of the natural, staged and
 # channels-last paths at the headline shape (benchmarks/dev/fused_dev.py: fp32, deterministic, fp16, bf16), then
-# the gpu fuzz profile over the two new paths on every autotune config (tests/test_fused_paths.py). Logs stay in
+# the gpu fuzz profile over the two new paths on every autotune config (tests/test_fused_paths.py); variants: A5/I
+# today's config 0 with and without GELU, S* staged, C5/N5cl a channels-last x, AL5m128/S5m96 register caps, K*/SK*
+# the skewed loop (fused_dev.py VARIANTS says each). Logs stay in
 # L; $OUT gets dev.json, dev.log, fuzz.log and summary.txt.
 #   DEADLINE_S=540 bash scripts/device_paths.sh
 set -u
@@ -11,8 +13,8 @@ t0=$(date +%s)
 { nvidia-smi --query-gpu=name,driver_version,clocks.sm,clocks.max.sm --format=csv,noheader
   python3 -c "import sys, torch, triton; print('torch', torch.__version__, 'triton', triton.__version__, 'python', sys.version.split()[0])"
 } > "$OUT/summary.txt" 2>&1
-timeout -k 5 "${DEV_S:-300}" python3 benchmarks/dev/fused_dev.py --out "$L/dev" --rep 100 --dtype16 \
-    --variants "${VARIANTS:-A5,S5,SL5,S5m96,SI,C5,CL5,CI,N5cl,AL5m128,I}" > "$OUT/dev.log" 2>&1
+timeout -k 5 "${DEV_S:-330}" python3 benchmarks/dev/fused_dev.py --out "$L/dev" --rep 100 --dtype16 \
+    --variants "${VARIANTS:-A5,I,S5,SL5,S5m96,SI,C5,N5cl,AL5m128,K5,KL5r,SK5,SKL5r}" > "$OUT/dev.log" 2>&1
 echo "dev rc=$? $(( $(date +%s) - t0 ))s" >> "$OUT/summary.txt"
 cp "$L/dev/fused_dev.json" "$OUT/dev.json" 2>/dev/null
 left=$(( ${DEADLINE_S:-540} - ($(date +%s) - t0) - 15 ))

@@ -97,3 +97,36 @@ def test_weights_in_the_natural_order_under_a_taps_major_read_are_caught(monkeyp
     assert run_example(PROBLEM, cand, ex, checks=()).failures == []
     monkeypatch.setattr(fused, "conv2d_gelu_gap_prep_kernel", NaturalOrderPrep())
     assert [f.kind for f in run_example(PROBLEM, cand, ex, checks=()).failures] == [kinds.MISMATCH]
+
+
+def _raw(x, w, b, *, path="natural", P=None, **meta):
+    """The raw kernel (autotuner bypassed) with config 0's meta-parameters and ``meta`` on top."""
+    info, args, cex = fused._prepare(x, w, b, "tf32", programs_per_image=P, path=path)
+    cfg = dict(fused._CONFIGS[0].kwargs, **meta)
+    a = dict(OW=info["OW"], KT=args[8], x_ptr=args[0], **cex, **cfg)
+    cfg.update(TILE_W=fused._tile_w(a), BIAS_K=fused._bias_in_k(a))
+    cfg["SHIFT_COLS"] = cfg["TILE_W"] <= info["OW"]
+    return fused._run(fused.conv2d_gelu_gap_kernel.fn.fn, x, info, args, cex, False, GELU_MODE=4, num_warps=4,
+                      **cfg)
+
+
+@pytest.mark.parametrize("shape, P", [
+    ((2, 3, 5, 140), 3),    # two column tiles per row, the second shifted and masked; 3 programs per image
+    ((1, 2, 4, 9), 7),      # image narrower than a tile (clamped columns); more programs than tiles: empty ones
+    ((1, 20, 4, 5), 2),     # K = 180: the streamed-weights loop
+    ((3, 8, 3, 3), 1),      # one output pixel per image, one program
+])
+@pytest.mark.parametrize("path", ["natural", "staged"])
+def test_the_skewed_loop_sums_the_same_tiles_in_the_same_order(shape, P, path):
+    # SKEW moves each tile's epilogue one iteration later (after the next tile's MMAs); the sums are the same
+    # numbers added in the same order, so the result must be bitwise the unskewed one (the interpreter is exact
+    # and deterministic), including programs that get no tile and the last tile's epilogue after the loop
+    torch.manual_seed(0)
+    x = torch.randn(*shape)
+    w, b = torch.randn(6, shape[1], 3, 3) * 0.3, torch.randn(6)
+    plain = _raw(x, w, b, path=path, P=P)
+    skewed = _raw(x, w, b, path=path, P=P, SKEW=True)
+    assert torch.equal(plain, skewed), (plain - skewed).abs().max()
+    ref = torch.nn.functional.gelu(torch.nn.functional.conv2d(x.double(), w.double(), b.double())).mean((2, 3))
+    # and right, within TF32 rounding (2^-11 relative per operand, ~K terms without averaging at 1x1 outputs)
+    assert (skewed.double() - ref).abs().max() <= 5e-3 * ref.abs().max()

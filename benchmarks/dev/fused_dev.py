@@ -77,6 +77,13 @@ VARIANTS = {
     # fp32: 4 spill instructions)
     "AL5m128": (dict(_FLAT, LOADS_FIRST=False), 4, 2, 128, {"gelu": 4}),
     "S5m96": (_FLAT, 4, 2, 96, {"gelu": 4, "path": "staged"}),
+    # SKEW: tile t-1's epilogue after tile t's MMAs, which ptxas interleaves with the asynchronous wgmma (offline
+    # SASS, triton 3.6: ~500 of the 512 GELU instructions between the first MMA and the last MMA wait), at the
+    # price of a second accumulator: 205-244 registers (2 CTAs/SM) uncapped, 168 with a cap (3 CTAs, a few spills)
+    "K5": (dict(_FLAT, SKEW=True), 4, 2, None, {"gelu": 4}),
+    "KL5r": (dict(_FLAT, SKEW=True, LOADS_FIRST=False), 4, 2, 168, {"gelu": 4}),
+    "SK5": (dict(_FLAT, SKEW=True), 4, 2, None, {"gelu": 4, "path": "staged"}),
+    "SKL5r": (dict(_FLAT, SKEW=True, LOADS_FIRST=False), 4, 2, 168, {"gelu": 4, "path": "staged"}),
 }
 
 

@@ -37,7 +37,7 @@ def strides(layout):
     return dict(sxb=C * H * W, sxc=H * W, sxh=W, sxw=1)
 
 
-def compile_variant(path, dtype, sm, loads_first=True, num_warps=4, maxnreg=None):
+def compile_variant(path, dtype, sm, loads_first=True, num_warps=4, maxnreg=None, skew=False):
     ptr = {"float32": "*fp32", "float16": "*fp16"}[dtype]
     dot_k = 16 if dtype != "float32" else 16  # triton 3.6's fp32 K (3.9 allows 8; the production wrapper asks it)
     layout = "channels_last" if path != "natural" else "contiguous"
@@ -64,7 +64,7 @@ def compile_variant(path, dtype, sm, loads_first=True, num_warps=4, maxnreg=None
                 PRECISION="tf32" if dtype == "float32" else "ieee", DETERMINISTIC=False, GELU_MODE=4, BLOCK_W=128,
                 TILE_W=K._tile_w(a), SHIFT_COLS=True, LOOP_STAGES=1, BIAS_K=K._bias_in_k(a),
                 TF32_RNE=dtype == "float32" and path != "staged", LOADS_FIRST=loads_first, HW_TRUNC=True,
-                PX_M=False, PART2D=False, TAPS_MAJOR=cl, CL=cl)
+                PX_M=False, PART2D=False, TAPS_MAJOR=cl, CL=cl, SKEW=skew)
     fn = K.conv2d_gelu_gap_kernel.fn.fn
     for n in fn.arg_names:
         if n in meta:
@@ -123,23 +123,31 @@ def main(argv=None):
     ap.add_argument("--loads-first", type=int, default=1)
     ap.add_argument("--num-warps", type=int, default=4)
     ap.add_argument("--maxnreg", type=int, default=0)
+    ap.add_argument("--skew", type=int, default=0, help="1: the SKEW loop (epilogue of the previous tile)")
     ap.add_argument("--show", action="store_true", help="print the loop body")
     args = ap.parse_args(argv)
     rows = {}
     for path in args.variants.split(","):
         k = compile_variant(path, args.dtype, args.sm, loads_first=bool(args.loads_first), num_warps=args.num_warps,
-                            maxnreg=args.maxnreg or None)
+                            maxnreg=args.maxnreg or None, skew=bool(args.skew))
         text, (regs, _static_smem) = sass(k, f"{path}_{args.dtype}")
         body, allins = loop_body(text)
         if args.show:
             for a, o, r in body:
                 print(f"{a:05x} {o}{r}")
         mix = collections.Counter(classify(o) for _, o, _ in body)
+        # GELU work (FFMA, MUFU, FMNMX) between the first MMA's issue and the last wait for an MMA: what the
+        # scheduler overlapped with the tensor cores
+        ops = [o for _, o, _ in body]
+        first = next((i for i, o in enumerate(ops) if o.startswith("HGMMA")), None)
+        last = max((i for i, o in enumerate(ops) if o.startswith("WARPGROUP.DEPBAR")), default=None)
+        mix["(GELU ops under the MMAs)"] = (sum(1 for o in ops[first:last] if o.split(".")[0] in ("FFMA", "MUFU", "FMNMX"))
+                                           if first is not None and last else 0)
         spills = sum(1 for _, o, _ in allins if o.startswith(("LDL", "STL")))
         rows[path] = dict(total=len(body), mix=mix, regs=regs, smem=k.metadata.shared, spills=spills)
     keys = sorted({m for r in rows.values() for m in r["mix"]}, key=lambda m: -max(r["mix"][m] for r in rows.values()))
     print(f"sm_{args.sm} {args.dtype}, triton {triton.__version__}, num_warps={args.num_warps}, "
-          f"maxnreg={args.maxnreg or None}, loads_first={bool(args.loads_first)}: static SASS of the tile loop, "
+          f"maxnreg={args.maxnreg or None}, loads_first={bool(args.loads_first)}, skew={bool(args.skew)}: static SASS of the tile loop, "
           f"per thread (one 64 x 128 tile)")
     print("| instruction | " + " | ".join(rows) + " |")
     print("|---|" + "---|" * len(rows))
