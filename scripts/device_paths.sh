@@ -13,8 +13,8 @@ t0=$(date +%s)
 { nvidia-smi --query-gpu=name,driver_version,clocks.sm,clocks.max.sm --format=csv,noheader
   python3 -c "import sys, torch, triton; print('torch', torch.__version__, 'triton', triton.__version__, 'python', sys.version.split()[0])"
 } > "$OUT/summary.txt" 2>&1
-timeout -k 5 "${DEV_S:-330}" python3 benchmarks/dev/fused_dev.py --out "$L/dev" --rep 100 --dtype16 \
-    --variants "${VARIANTS:-A5,I,S5,SL5,S5m96,SI,C5,N5cl,AL5m128,K5,KL5r,SK5,SKL5r}" > "$OUT/dev.log" 2>&1
+timeout -k 5 "${DEV_S:-360}" python3 benchmarks/dev/fused_dev.py --out "$L/dev" --rep 100 --dtype16 \
+    --variants "${VARIANTS:-A5,I,S5,SL5,S5m96,SI,C5,N5cl,AL5m128,K5,KL5r,SK5,SKL5r,SKLw}" > "$OUT/dev.log" 2>&1
 echo "dev rc=$? $(( $(date +%s) - t0 ))s" >> "$OUT/summary.txt"
 cp "$L/dev/fused_dev.json" "$OUT/dev.json" 2>/dev/null
 left=$(( ${DEADLINE_S:-540} - ($(date +%s) - t0) - 15 ))

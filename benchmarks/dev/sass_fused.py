@@ -37,7 +37,7 @@ def strides(layout):
     return dict(sxb=C * H * W, sxc=H * W, sxh=W, sxw=1)
 
 
-def compile_variant(path, dtype, sm, loads_first=True, num_warps=4, maxnreg=None, skew=False):
+def compile_variant(path, dtype, sm, loads_first=True, num_warps=4, maxnreg=None, skew=False, block_w=128):
     ptr = {"float32": "*fp32", "float16": "*fp16"}[dtype]
     dot_k = 16 if dtype != "float32" else 16  # triton 3.6's fp32 K (3.9 allows 8; the production wrapper asks it)
     layout = "channels_last" if path != "natural" else "contiguous"
@@ -59,9 +59,9 @@ def compile_variant(path, dtype, sm, loads_first=True, num_warps=4, maxnreg=None
             if vals[n] % 16 == 0:
                 attrs[(i,)] = [["tt.divisibility", 16]]
     a = dict(OW=vals["OW"], KT=vals["KT"], x_ptr=type("T", (), {"dtype": getattr(__import__("torch"), dtype)})(),
-             BLOCK_W=128, NUM_CHUNKS=-(-vals["KT"] // dot_k), DOT_K=dot_k)
+             BLOCK_W=block_w, NUM_CHUNKS=-(-vals["KT"] // dot_k), DOT_K=dot_k)
     meta = dict(NUM_CHUNKS=a["NUM_CHUNKS"], CIN=C, KH=KS, KW=KS, BLOCK_N=64, DOT_K=dot_k,
-                PRECISION="tf32" if dtype == "float32" else "ieee", DETERMINISTIC=False, GELU_MODE=4, BLOCK_W=128,
+                PRECISION="tf32" if dtype == "float32" else "ieee", DETERMINISTIC=False, GELU_MODE=4, BLOCK_W=block_w,
                 TILE_W=K._tile_w(a), SHIFT_COLS=True, LOOP_STAGES=1, BIAS_K=K._bias_in_k(a),
                 TF32_RNE=dtype == "float32" and path != "staged", LOADS_FIRST=loads_first, HW_TRUNC=True,
                 PX_M=False, PART2D=False, TAPS_MAJOR=cl, CL=cl, SKEW=skew)
@@ -124,12 +124,13 @@ def main(argv=None):
     ap.add_argument("--num-warps", type=int, default=4)
     ap.add_argument("--maxnreg", type=int, default=0)
     ap.add_argument("--skew", type=int, default=0, help="1: the SKEW loop (epilogue of the previous tile)")
+    ap.add_argument("--block-w", type=int, default=128, help="pixels per tile (default 128)")
     ap.add_argument("--show", action="store_true", help="print the loop body")
     args = ap.parse_args(argv)
     rows = {}
     for path in args.variants.split(","):
         k = compile_variant(path, args.dtype, args.sm, loads_first=bool(args.loads_first), num_warps=args.num_warps,
-                            maxnreg=args.maxnreg or None, skew=bool(args.skew))
+                            maxnreg=args.maxnreg or None, skew=bool(args.skew), block_w=args.block_w)
         text, (regs, _static_smem) = sass(k, f"{path}_{args.dtype}")
         body, allins = loop_body(text)
         if args.show:
@@ -148,7 +149,7 @@ def main(argv=None):
     keys = sorted({m for r in rows.values() for m in r["mix"]}, key=lambda m: -max(r["mix"][m] for r in rows.values()))
     print(f"sm_{args.sm} {args.dtype}, triton {triton.__version__}, num_warps={args.num_warps}, "
           f"maxnreg={args.maxnreg or None}, loads_first={bool(args.loads_first)}, skew={bool(args.skew)}: static SASS of the tile loop, "
-          f"per thread (one 64 x 128 tile)")
+          f"per thread (one 64 x {args.block_w} tile)")
     print("| instruction | " + " | ".join(rows) + " |")
     print("|---|" + "---|" * len(rows))
     for name in ("total",):
