@@ -101,7 +101,7 @@ def loop_body(text):
         t = re.search(r"0x([0-9a-f]+)", rest) if op.startswith("BRA") else None
         if t and int(t.group(1), 16) < addr:
             body = [x for x in ins if int(t.group(1), 16) <= x[0] <= addr]
-            if any(o.startswith(("HGMMA", "WGMMA")) for _, o, _ in body):
+            if any(o.startswith(("HGMMA", "WGMMA", "HMMA")) for _, o, _ in body):
                 if best is None or len(body) < len(best):
                     best = body
     return best or [], ins
