@@ -404,6 +404,8 @@ def main():
             r["error"] = repr(e)[:3000]
         report["variants"][name] = r
         print(name, {k: v for k, v in r.items() if k != "errors"}, flush=True)
+        # after every variant: a run cut short by its time limit keeps what it measured
+        json.dump(report, open(os.path.join(opt.out, "fused_dev.json"), "w"), indent=1, default=str)
 
     # ---- extra checks: dtypes, layouts, modes
     # --------------------------------------------------------------------
