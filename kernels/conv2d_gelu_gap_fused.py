@@ -127,6 +127,20 @@ def _gelu(z, GELU_MODE: tl.constexpr):
 
 
 @triton.jit
+def _k_index(f, CIN, KH, KW, TAPS_MAJOR: tl.constexpr):
+    """(ci, ky, kx) of K column f: K ordered (ci, ky, kx), or (ky, kx, ci) with TAPS_MAJOR. One definition for
+    the prep kernel (which lays the weights out) and the main kernel (which reads x in the same order)."""
+    if TAPS_MAJOR:
+        tap = f // CIN
+        ci = f - tap * CIN
+    else:
+        ci = f // (KH * KW)
+        tap = f - ci * (KH * KW)
+    ky = tap // KW
+    return ci, ky, tap - ky * KW
+
+
+@triton.jit
 def _tile_sum(acc, col_ok, cols_full, GELU_MODE: tl.constexpr):
     """sum over the tile's pixels (axis 1) of GELU(acc), the columns not in col_ok left out."""
     v = _gelu(acc, GELU_MODE)
@@ -315,16 +329,7 @@ def conv2d_gelu_gap_kernel(
             xs = ()
             for c in tl.static_range(NUM_CHUNKS):
                 f = c * DOT_K + tl.arange(0, DOT_K)
-                if TAPS_MAJOR:
-                    tap = f // CIN
-                    ci = f - tap * CIN
-                    ky = tap // KW
-                    kx = tap - ky * KW
-                else:
-                    ci = f // (KH * KW)
-                    q = f - ci * (KH * KW)
-                    ky = q // KW
-                    kx = q - ky * KW
+                ci, ky, kx = _k_index(f, CIN, KH, KW, TAPS_MAJOR)
                 k_off = ci.to(tl.int64) * sxc + ky.to(tl.int64) * sxh + kx.to(tl.int64) * sxw
                 if c + 1 == NUM_CHUNKS:  # the last chunk: K padding masked (and carrying the bias's ones)
                     f_ok = f < KH * CIN * KW
@@ -442,17 +447,7 @@ def conv2d_gelu_gap_prep_kernel(
     bias with the low 13 mantissa bits cleared (exact in TF32), lo = bias - hi (TF32 error ~2^-20 |bias|)."""
     n = tl.program_id(0)
     f = tl.program_id(1) * BLOCK + tl.arange(0, BLOCK)
-    if TAPS_MAJOR:  # K ordered (ky, kx, ci), as the main kernel's TAPS_MAJOR reads it
-        cin = KT // (KH * KW)
-        tap = f // cin
-        ci = f - tap * cin
-        ky = tap // KW
-        kx = tap - ky * KW
-    else:
-        ci = f // (KH * KW)
-        q = f - ci * (KH * KW)
-        ky = q // KW
-        kx = q - ky * KW
+    ci, ky, kx = _k_index(f, KT // (KH * KW), KH, KW, TAPS_MAJOR)  # the main kernel's order
     w_off = n.to(tl.int64) * swo + ci.to(tl.int64) * swi + ky.to(tl.int64) * swh + kx.to(tl.int64) * sww
     w = tl.load(w_ptr + w_off, mask=f < KT, other=0.0).to(tl.float32)
     bb = tl.load(b_ptr + n).to(tl.float32)
