@@ -152,9 +152,8 @@ def run(args) -> dict:
         if dtype_name == "fp32":
             for name, fn in fp32_only.items():
                 bench(HEADLINE, dtype_name, name, fn)
-            bench(HEADLINE, dtype_name, "fused (tf32, default)", paths["fused (tf32, default)"],
-                  layout="channels_last")
-            bench(HEADLINE, dtype_name, "eager", reference, layout="channels_last")
+        bench(HEADLINE, dtype_name, "fused (tf32, default)", paths["fused (tf32, default)"], layout="channels_last")
+        bench(HEADLINE, dtype_name, "eager", reference, layout="channels_last")
     if not args.no_sweep:
         for shape in SWEEP:
             for name in ("fused (tf32, default)", "twopass (tf32)", "eager", "torch.compile"):

@@ -54,7 +54,7 @@ def find_autotuners(module: types.ModuleType) -> list[Tuned]:
 
 def describe_config(cfg) -> str:
     parts = [f"{k}={v}" for k, v in getattr(cfg, "kwargs", {}).items()]
-    for attr in ("num_warps", "num_stages", "num_ctas"):
+    for attr in ("num_warps", "num_stages", "num_ctas", "maxnreg"):  # maxnreg: configs may differ by it alone
         v = getattr(cfg, attr, None)
         if v is not None and not (attr == "num_ctas" and v == 1):
             parts.append(f"{attr}={v}")

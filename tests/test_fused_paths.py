@@ -9,6 +9,7 @@ import os
 import pytest
 import torch
 from fusefuzz.harness import backend, campaign, candidates, problems, registry
+from fusefuzz.harness.configs import describe_config
 
 backend.select()
 from fusefuzz.kernels import conv2d_gelu_gap_fused as fused  # noqa: E402
@@ -133,3 +134,10 @@ def test_the_skewed_loop_sums_the_same_tiles_in_the_same_order(shape, P, path):
     ref = torch.nn.functional.gelu(torch.nn.functional.conv2d(x.double(), w.double(), b.double())).mean((2, 3))
     # and right, within TF32 rounding (2^-11 relative per operand, ~K terms without averaging at 1x1 outputs)
     assert (skewed.double() - ref).abs().max() <= 5e-3 * ref.abs().max()
+
+
+def test_every_fused_config_is_told_apart_in_reports():
+    # configs 0 and 3 differ only by maxnreg: a failure's report must say which one ran
+    described = [describe_config(c) for c in fused._CONFIGS]
+    assert len(set(described)) == len(described), described
+    assert "maxnreg=128" in described[3] and "maxnreg" not in described[0]
