@@ -15,7 +15,7 @@ Public API
 ``ModelNew(in_channels, out_channels, kernel_size, *, input_precision="tf32", deterministic=False)``
     owns ``self.conv = nn.Conv2d(...)`` (parameter names ``conv.weight`` / ``conv.bias``, same RNG draws as
     the reference ``Model``) and calls the wrapper; no torch conv / gelu / mean runs in ``forward``.
-``conv2d_gelu_gap_kernel``: the autotuner (module global; each of its <= 4 configs is correct on its own).
+``conv2d_gelu_gap_kernel``: the autotuner (module global; each of its 5 configs is correct on its own).
 
 How it works
 ------------
@@ -173,22 +173,25 @@ def _conv_tile_heuristics():
     }
 
 
-# At most 4 configs; each is correct on its own (no pre-hooks; the atomic buffer is zeroed by the wrapper and
+# Five configs; each is correct on its own (no pre-hooks; the atomic buffer is zeroed by the wrapper and
 # restored by the autotuner after benchmarking).  LOOP_STAGES=1 keeps Triton's cp.async pipeliner off the tile
 # loop: the register path stores 16-byte vectors into the K-major smem tile, cp.async's 4-byte transposing
 # writes hit bank conflicts (measured 0.85 vs 0.62 ms).  num_stages therefore only matters for loops that keep
-# the default. LOADS_FIRST=False interleaves load -> MMA per K chunk: 28 KB instead of 60 KB of smem, so more
-# CTAs fit per SM; with maxnreg=128 ptxas lands the fp32 kernel at 96 registers, no spills, 5 CTAs/SM (H200
-# 2026-12-03: 0.547 ms at the headline against 0.595 for config 0 and 0.612 for the same config at maxnreg=112;
-# 16-bit inputs run slower that way, 0.555 against 0.473, and the autotuner keeps config 0 for them). Config 3,
-# loads first under the same cap, is for 16-bit inputs: 96 registers instead of 128 on the natural path (5
-# CTAs/SM instead of 4; offline sm_90 SASS, triton 3.6); it replaced a num_stages=3 twin of config 1 that no
-# measured case chose (the tile loop pins its own stages, so num_stages made no difference, H100 "A3").
+# the default (the streamed long-K loop). LOADS_FIRST=False interleaves load -> MMA per K chunk: 28 KB instead
+# of 60 KB of smem, so more CTAs fit per SM.  Which config wins, measured (the benchmark's `config` column):
+# 0: no cap - the H100's headline choice; 16-bit inputs before config 3 existed.
+# 1: load -> MMA per chunk at maxnreg 128: ptxas lands the fp32 kernel at 96 registers, no spills, 5 CTAs/SM -
+#    the H200's fp32 headline choice (0.547 ms raw against 0.595 for config 0 and 0.583 at maxnreg 112).
+# 2: eight warps at maxnreg 128 - the ieee mode's choice (H100 and H200).
+# 3: loads first at maxnreg 128: 96 registers instead of 128 at 16 bits on the natural path (5 CTAs/SM
+#    instead of 4) - the H200's fp16/bf16 choice (0.460 ms against 0.480 / 0.477 with config 0).
+# 4: load -> MMA per chunk, no cap - the H100's choice for the sweep's 7x7, 3x5 and 32x32 cases.
 _CONFIGS = [
     triton.Config({"BLOCK_W": 128, "LOOP_STAGES": 1, "LOADS_FIRST": True}, num_warps=4, num_stages=2),
     triton.Config({"BLOCK_W": 128, "LOOP_STAGES": 1, "LOADS_FIRST": False}, num_warps=4, num_stages=2, maxnreg=128),
     triton.Config({"BLOCK_W": 128, "LOOP_STAGES": 1, "LOADS_FIRST": True}, num_warps=8, num_stages=2, maxnreg=128),
     triton.Config({"BLOCK_W": 128, "LOOP_STAGES": 1, "LOADS_FIRST": True}, num_warps=4, num_stages=2, maxnreg=128),
+    triton.Config({"BLOCK_W": 128, "LOOP_STAGES": 1, "LOADS_FIRST": False}, num_warps=4, num_stages=3),
 ]
 #: K chunks (of DOT_K) kept resident in registers / shared memory; a longer K streams weights per chunk (L1/L2)
 RESIDENT_MAX_K = 160
