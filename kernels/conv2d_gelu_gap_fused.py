@@ -241,6 +241,7 @@ def conv2d_gelu_gap_kernel(
     TAPS_MAJOR: tl.constexpr = False,  # K ordered (ky, kx, ci) instead of (ci, ky, kx); wp laid out to match
     SKEW: tl.constexpr = False,  # epilogue of tile t-1 after the MMAs of tile t (overlap; not with PX_M)
     CL: tl.constexpr = False,  # x is dense channels-last: sxc == 1, sxw == CIN, sxh and sxb multiples of CIN
+    STREAM_K: tl.constexpr = 16,  # K per chunk of the streamed loop (NUM_CHUNKS == 0); a multiple of DOT_K
 ):
     # grid = (programs per image, batch, channel blocks)
     pid_g = tl.program_id(0)
@@ -273,7 +274,9 @@ def conv2d_gelu_gap_kernel(
     # once per program.  Plain loads only: any arithmetic on the weight tiles would turn the MMA's A operand
     # into a register operand re-read from smem every tile.
     # NUM_CHUNKS == 0 ("streamed", long K; CIN = KH = KW = 0 so one compilation serves every long K): a runtime
-    # loop over chunks loads weights and the column offsets koff (int64 [KT], from the prep kernel) per chunk.
+    # loop over chunks of STREAM_K loads weights and the column offsets koff (int64 [KT], from the prep kernel)
+    # per chunk. With the shape's CIN, KH, KW compiled in (``_prepare(stream_arith=True)``, a timing experiment)
+    # the offsets are computed instead of loaded, and the channels-last read applies to the streamed loop too.
     w_n = offs_n.to(tl.int64) * (KT + 2)
     ws = ()
     for c in tl.static_range(NUM_CHUNKS):
@@ -371,11 +374,31 @@ def conv2d_gelu_gap_kernel(
                         acc = tl.dot(xs[c], ws[c], acc, input_precision=PRECISION)
                     else:
                         acc = tl.dot(ws[c], xs[c], acc, input_precision=PRECISION)
+        elif CIN > 0 and TAPS_MAJOR and CIN % STREAM_K == 0 and not PX_M:
+            # streamed, (ky, kx, ci) order, whole chunks per tap: a runtime loop over the taps, the channel chunks
+            # unrolled, so each chunk's offsets are a tap offset plus compile-time channels (vector loads on a
+            # channels-last x, no division per column)
+            for tap in range(KH * KW):
+                ky = tap // KW
+                tap_off = ky.to(tl.int64) * sxh + (tap - ky * KW).to(tl.int64) * sxw
+                for c0 in tl.static_range(0, CIN, STREAM_K):
+                    cc = c0 + tl.arange(0, STREAM_K)
+                    f = tap * CIN + cc
+                    wt = tl.load(wp_ptr + (w_n[:, None] + f[None, :]), mask=n_ok[:, None], other=0.0)
+                    xt = tl.load(row_ptr + tap_off + ((cc.to(tl.int64) * sxc)[:, None] + col_off[None, :]))
+                    if TF32_RNE:
+                        xt = _round_tf32(xt, HW_TRUNC)
+                    acc = tl.dot(wt, xt, acc, input_precision=PRECISION)
         else:
-            for k0 in range(0, KT, DOT_K):
-                f = k0 + tl.arange(0, DOT_K)
+            for k0 in range(0, KT, STREAM_K):
+                f = k0 + tl.arange(0, STREAM_K)
                 f_ok = f < KT
-                k_off = tl.load(koff_ptr + f, mask=f_ok, other=0)
+                if CIN > 0:  # the shape's constants compiled in (stream_arith): offsets by arithmetic, no table
+                    ci, ky, kx = _k_index(f, CIN, KH, KW, TAPS_MAJOR)
+                    k_off = ci.to(tl.int64) * sxc + ky.to(tl.int64) * sxh + kx.to(tl.int64) * sxw
+                    k_off = tl.where(f_ok, k_off, 0)
+                else:
+                    k_off = tl.load(koff_ptr + f, mask=f_ok, other=0)
                 if PX_M:
                     wt = tl.load(wp_ptr + (f[:, None] + w_n[None, :]), mask=f_ok[:, None] & n_ok[None, :], other=0.0)
                     xt = tl.load(row_ptr + (col_off[:, None] + k_off[None, :]), mask=f_ok[None, :], other=0.0)
@@ -569,8 +592,13 @@ def _stage_channels_last(x, round_tf32):
     return xs.permute(0, 3, 1, 2)  # [B, C, H, W] view with channels-last strides
 
 
-def _prepare(x, weight, bias, input_precision, programs_per_image=None, path=DEFAULT_PATH):
-    """Validate the inputs; return (shape info, kernel arguments, constexprs) shared by every launch path."""
+def _prepare(x, weight, bias, input_precision, programs_per_image=None, path=DEFAULT_PATH, *, stream_arith=False,
+             stream_k=None):
+    """Validate the inputs; return (shape info, kernel arguments, constexprs) shared by every launch path.
+
+    Timing experiments for the streamed (long-K) loop, not used by :func:`conv2d_gelu_gap`: ``stream_arith``
+    compiles the shape's CIN, KH, KW in (column offsets computed, not loaded; the x paths apply), ``stream_k``
+    sets its K per chunk (a power of two >= the dot's K; default that K)."""
     if not isinstance(x, torch.Tensor) or not isinstance(weight, torch.Tensor):
         raise TypeError(
             f"x and weight must be torch.Tensor, got x={type(x).__name__!r}, weight={type(weight).__name__!r}"
@@ -644,11 +672,15 @@ def _prepare(x, weight, bias, input_precision, programs_per_image=None, path=DEF
     num_chunks = triton.cdiv(KT, dot_k)
     if num_chunks * dot_k > RESIDENT_MAX_K:
         num_chunks = 0
+    stream_k = dot_k if stream_k is None else stream_k
+    if stream_k < dot_k or stream_k & (stream_k - 1):
+        raise ValueError(f"stream_k={stream_k!r} must be a power of two >= {dot_k} (the dot's K for {x.dtype})")
+    shape_known = num_chunks > 0 or stream_arith  # CIN, KH, KW compiled in
     x_rounded = False
-    if path == "staged" and num_chunks and B * COUT > 0:
+    if path == "staged" and shape_known and B * COUT > 0:
         x = _stage_channels_last(x, tf32_round)
         x_rounded = tf32_round
-    channels_last = path != "natural" and num_chunks > 0 and _dense_channels_last(x)
+    channels_last = path != "natural" and shape_known and _dense_channels_last(x)
     # one tiny launch: weights re-laid out [COUT, K + 2] (+ bias hi/lo), TF32-rounded for the tf32 path
     wp = torch.empty((COUT, KT + 2), device=x.device, dtype=x.dtype)
     koff = torch.empty((KT,), device=x.device, dtype=torch.int64)
@@ -662,9 +694,10 @@ def _prepare(x, weight, bias, input_precision, programs_per_image=None, path=DEF
     args = [x, wp, koff, bias, None, COUT, OH, OW, KT, sxb, sxc, sxh, sxw, 1.0 / (OH * OW)]
     constexprs = dict(
         NUM_CHUNKS=num_chunks,
-        CIN=CIN if num_chunks else 0,
-        KH=KH if num_chunks else 0,
-        KW=KW if num_chunks else 0,
+        CIN=CIN if shape_known else 0,
+        KH=KH if shape_known else 0,
+        KW=KW if shape_known else 0,
+        STREAM_K=stream_k,
         BLOCK_N=BLOCK_N,
         DOT_K=dot_k,
         TF32_RNE=tf32_round and not x_rounded,

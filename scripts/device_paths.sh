@@ -6,6 +6,8 @@
 # the skewed loop (fused_dev.py VARIANTS says each), most telling first: dev.json is rewritten after each one. Logs stay in
 # L; $OUT gets dev.json, dev.log, fuzz.log and summary.txt.
 #   DEADLINE_S=540 bash scripts/device_paths.sh
+#   SHAPE=16,64,128,56,56,3,3 VARIANTS=T5,T5s3,TA5,TC5,TC5k32,TC5k64,TC5k32s3,TS5k32,TS5k64 bash scripts/device_paths.sh
+#     (the streamed long-K loop's variants at the sweep's 64-channel case)
 set -u
 export PYTHONPATH=$PWD PYTHONUNBUFFERED=1
 OUT=${OUT:-/tmp/ff-paths}; L=${LOGS:-/tmp/ff-paths-logs}; mkdir -p "$L" "$OUT"
@@ -13,7 +15,7 @@ t0=$(date +%s)
 { nvidia-smi --query-gpu=name,driver_version,clocks.sm,clocks.max.sm --format=csv,noheader
   python3 -c "import sys, torch, triton; print('torch', torch.__version__, 'triton', triton.__version__, 'python', sys.version.split()[0])"
 } > "$OUT/summary.txt" 2>&1
-timeout -k 5 "${DEV_S:-360}" python3 benchmarks/dev/fused_dev.py --out "$L/dev" --rep 100 --dtype16 \
+timeout -k 5 "${DEV_S:-360}" python3 benchmarks/dev/fused_dev.py --out "$L/dev" --rep 100 --dtype16 ${SHAPE:+--shape "$SHAPE"} \
     --variants "${VARIANTS:-A5,I,S5,SI,K5,SK5,SKLw,C5,N5cl,SL5,S5m96,AL5m128,KL5r,SKL5r}" > "$OUT/dev.log" 2>&1
 echo "dev rc=$? $(( $(date +%s) - t0 ))s" >> "$OUT/summary.txt"
 cp "$L/dev/fused_dev.json" "$OUT/dev.json" 2>/dev/null

@@ -103,9 +103,10 @@ def test_weights_in_the_natural_order_under_a_taps_major_read_are_caught(monkeyp
     assert [f.kind for f in run_example(PROBLEM, cand, ex, checks=()).failures] == [kinds.MISMATCH]
 
 
-def _raw(x, w, b, *, path="natural", P=None, **meta):
-    """The raw kernel (autotuner bypassed) with config 0's meta-parameters and ``meta`` on top."""
-    info, args, cex = fused._prepare(x, w, b, "tf32", programs_per_image=P, path=path)
+def _raw(x, w, b, *, path="natural", P=None, prep=None, **meta):
+    """The raw kernel (autotuner bypassed) with config 0's meta-parameters and ``meta`` on top; ``prep``: more
+    keyword arguments of ``_prepare``."""
+    info, args, cex = fused._prepare(x, w, b, "tf32", programs_per_image=P, path=path, **(prep or {}))
     cfg = dict(fused._CONFIGS[0].kwargs, **meta)
     a = dict(OW=info["OW"], KT=args[8], x_ptr=args[0], **cex, **cfg)
     cfg.update(TILE_W=fused._tile_w(a), BIAS_K=fused._bias_in_k(a))
@@ -163,3 +164,55 @@ def test_the_default_reads_a_channels_last_x_tap_major(layout, reads_channels_la
     want = torch.nn.functional.gelu(torch.nn.functional.conv2d(x.double(), w.double(), b.double())).mean((2, 3))
     assert taken == [reads_channels_last]
     torch.testing.assert_close(got.double(), want, rtol=2e-3, atol=2e-3)
+
+
+def _reference(x, w, b):
+    return torch.nn.functional.gelu(torch.nn.functional.conv2d(x.double(), w.double(), b.double())).mean((2, 3))
+
+
+# K = 180, 208, 288 > RESIDENT_MAX_K: the streamed loop; 32 channels: whole chunks per tap (the tap loop)
+LONG_K = [((1, 20, 5, 6), 3), ((2, 13, 6, 7), 4), ((2, 32, 4, 5), 3)]
+
+
+@pytest.mark.parametrize("shape, k", LONG_K)
+@pytest.mark.parametrize("stream_k", [16, 32])
+def test_the_streamed_loop_computes_the_offsets_the_table_holds(shape, k, stream_k):
+    # stream_arith (timing experiment): the shape's constants compiled in, the column offsets computed instead of
+    # loaded from koff; the same offsets, so bitwise the table's result (the interpreter is exact), and right
+    torch.manual_seed(0)
+    x = torch.randn(*shape)
+    w, b = torch.randn(6, shape[1], k, k) * 0.2, torch.randn(6)
+    table = _raw(x, w, b, prep=dict(stream_k=stream_k))
+    arith = _raw(x, w, b, prep=dict(stream_k=stream_k, stream_arith=True))
+    assert torch.equal(table, arith), (table - arith).abs().max()
+    ref = _reference(x, w, b)
+    assert (arith.double() - ref).abs().max() <= 5e-3 * ref.abs().max()
+
+
+@pytest.mark.parametrize("shape, k", LONG_K)
+@pytest.mark.parametrize("path, layout", [("channels-last", "channels_last"), ("staged", "contiguous")])
+def test_the_streamed_loop_reads_tap_major_once_the_shape_is_compiled_in(shape, k, path, layout, monkeypatch):
+    torch.manual_seed(1)
+    x, w, b = _inputs(layout, shape=shape, cout=6, k=k)
+    w = w * 0.2
+    _, _, cex = fused._prepare(x, w, b, "tf32", path=path, stream_arith=True)
+    assert cex["NUM_CHUNKS"] == 0 and cex["CL"] and cex["TAPS_MAJOR"] and cex["CIN"] == shape[1]
+    got = _raw(x, w, b, path=path, prep=dict(stream_arith=True, stream_k=32))
+    ref = _reference(x, w, b)
+    assert (got.double() - ref).abs().max() <= 5e-3 * ref.abs().max()
+    # its twin, the weights laid out (ci, ky, kx) under the (ky, kx, ci) read, is wrong
+    real = fused.conv2d_gelu_gap_prep_kernel
+
+    class NaturalOrderPrep:
+        def __getitem__(self, grid):
+            return lambda *args, **kw: real[grid](*args, **dict(kw, TAPS_MAJOR=False))
+
+    monkeypatch.setattr(fused, "conv2d_gelu_gap_prep_kernel", NaturalOrderPrep())
+    twin = _raw(x, w, b, path=path, prep=dict(stream_arith=True, stream_k=32))
+    assert (twin.double() - ref).abs().max() > 5e-2 * ref.abs().max()
+
+
+def test_a_stream_chunk_that_is_not_a_power_of_two_is_a_one_line_error():
+    x, w, b = _inputs("contiguous")
+    with pytest.raises(ValueError, match=r"stream_k=24 must be a power of two >= 16"):
+        fused._prepare(x, w, b, "tf32", stream_k=24)

@@ -87,6 +87,21 @@ VARIANTS = {
     # ... on 64-pixel tiles: both accumulators in 64 registers, 128 registers in all, 4 CTAs/SM, and 249 of the 256
     # GELU instructions under the MMAs (staged fp32 and fp16 alike), for ~30 % more instructions per pixel
     "SKLw": (dict(_FLAT, SKEW=True, LOADS_FIRST=False, BLOCK_W=64), 4, 2, None, {"gelu": 4, "path": "staged"}),
+    # the streamed long-K loop (time with --shape 16,64,128,56,56,3,3): today's (koff table, chunks of 16), then
+    # the shape compiled in (stream_arith: offsets computed; a channels-last x read per tap with 16-byte loads,
+    # or x staged to channels-last first) and bigger chunks; num_stages matters here (Triton pipelines this loop)
+    "T5": (_FLAT, 4, 2, None, {"gelu": 4}),
+    "T5s3": (_FLAT, 4, 3, None, {"gelu": 4}),
+    "TA5": (_FLAT, 4, 2, None, {"gelu": 4, "stream_arith": True}),
+    "TC5": (_FLAT, 4, 2, None, {"gelu": 4, "stream_arith": True, "path": "channels-last", "x_cl": True}),
+    "TC5k32": (_FLAT, 4, 2, None, {"gelu": 4, "stream_arith": True, "stream_k": 32, "path": "channels-last",
+                                   "x_cl": True}),
+    "TC5k64": (_FLAT, 4, 2, None, {"gelu": 4, "stream_arith": True, "stream_k": 64, "path": "channels-last",
+                                   "x_cl": True}),
+    "TC5k32s3": (_FLAT, 4, 3, None, {"gelu": 4, "stream_arith": True, "stream_k": 32, "path": "channels-last",
+                                     "x_cl": True}),
+    "TS5k32": (_FLAT, 4, 2, None, {"gelu": 4, "stream_arith": True, "stream_k": 32, "path": "staged"}),
+    "TS5k64": (_FLAT, 4, 2, None, {"gelu": 4, "stream_arith": True, "stream_k": 64, "path": "staged"}),
 }
 
 
@@ -98,7 +113,8 @@ def x_for(name, x):
 def launch(name, x, w, b, *, deterministic=False, precision="tf32", P=None):
     meta, nw, ns, maxnreg, extra = VARIANTS[name]
     info, args, cex = K._prepare(x, w, b, precision, programs_per_image=extra.get("P", P),
-                                 path=extra.get("path", "natural"))
+                                 path=extra.get("path", "natural"), stream_arith=extra.get("stream_arith", False),
+                                 stream_k=extra.get("stream_k"))
     if info["B"] == 0 or info["COUT"] == 0:
         return torch.zeros((info["B"], info["COUT"]), device=x.device, dtype=x.dtype)
     a = dict(OW=info["OW"], KT=args[8], x_ptr=x, **cex, **meta)
@@ -270,6 +286,7 @@ def main():
     ap.add_argument("--dtype16", action="store_true", help="also time every variant at fp16 and bf16")
     ap.add_argument("--full-checks", action="store_true", help="all small shapes, tf32 and ieee, per variant")
     ap.add_argument("--small", action="store_true", help="small 'headline' (CPU interpreter smoke test)")
+    ap.add_argument("--shape", default="", help="B,CIN,COUT,H,W,KH,KW timed instead of the headline")
     ap.add_argument(
         "--final", action="store_true", help="production path: autotuned wrapper, ModelNew, modes"
     )
@@ -321,6 +338,7 @@ def main():
         (3, 5, 65, 19, 23, 2, 4),
         (1, 3, 3, 7, 130, 3, 1),
         (2, 17, 1, 9, 300, 5, 2),
+        (2, 32, 64, 9, 40, 3, 3),  # K = 288: the streamed loop, whole 16/32-channel chunks per tap
     ]
     cases = []
     for sh in shapes:
@@ -328,16 +346,18 @@ def main():
         x = torch.rand(B, C, H, W, device=dev)
         m = torch.nn.Conv2d(C, O, (kh, kw)).to(dev)
         cases.append((sh, x, m.weight.detach(), m.bias.detach()))
-    B, C, O, H, W, kh, kw = (2, 8, 64, 12, 140, 3, 3) if opt.small else HEADLINE
+    headline = tuple(int(v) for v in opt.shape.split(",")) if opt.shape else HEADLINE
+    report["shape"] = headline
+    B, C, O, H, W, kh, kw = (2, 8, 64, 12, 140, 3, 3) if opt.small and not opt.shape else headline
     if opt.small:
-        shapes[:] = [(1, 3, 3, 7, 20, 3, 1), (1, 2, 5, 5, 18, 2, 3)]
+        shapes[:] = [(1, 3, 3, 7, 20, 3, 1), (1, 2, 5, 5, 18, 2, 3), (1, 32, 4, 4, 6, 3, 3)]
         cases[:] = cases[:0]
         for sh in shapes:
             b_, c_, o_, h_, w_, kh_, kw_ = sh
             m = torch.nn.Conv2d(c_, o_, (kh_, kw_)).to(dev)
             cases.append((sh, torch.rand(b_, c_, h_, w_, device=dev), m.weight.detach(), m.bias.detach()))
     xh = torch.rand(B, C, H, W, device=dev)
-    mh = torch.nn.Conv2d(C, O, kh).to(dev)
+    mh = torch.nn.Conv2d(C, O, (kh, kw)).to(dev)
     wh, bh = mh.weight.detach(), mh.bias.detach()
     refh = ref64(xh, wh, bh)
     report["variants"] = {}

@@ -37,9 +37,14 @@ def strides(layout):
     return dict(sxb=C * H * W, sxc=H * W, sxh=W, sxw=1)
 
 
-def compile_variant(path, dtype, sm, loads_first=True, num_warps=4, maxnreg=None, skew=False, block_w=128):
+def compile_variant(path, dtype, sm, loads_first=True, num_warps=4, maxnreg=None, skew=False, block_w=128,
+                    stream_k=0, stream_arith=False):
+    """stream_k > 0: the streamed (long-K) loop with chunks of stream_k; stream_arith: its offsets computed with
+    the shape compiled in (else loaded from the koff table, and the natural read only)."""
     ptr = {"float32": "*fp32", "float16": "*fp16"}[dtype]
     dot_k = 16 if dtype != "float32" else 16  # triton 3.6's fp32 K (3.9 allows 8; the production wrapper asks it)
+    if stream_k and not stream_arith:
+        path = "natural"  # the table-fed streamed loop has no channels-last read
     layout = "channels_last" if path != "natural" else "contiguous"
     st = strides(layout)
     vals = dict(C_OUT=O, OH=H - KS + 1, OW=W - KS + 1, KT=C * KS * KS, **st)
@@ -59,8 +64,10 @@ def compile_variant(path, dtype, sm, loads_first=True, num_warps=4, maxnreg=None
             if vals[n] % 16 == 0:
                 attrs[(i,)] = [["tt.divisibility", 16]]
     a = dict(OW=vals["OW"], KT=vals["KT"], x_ptr=type("T", (), {"dtype": getattr(__import__("torch"), dtype)})(),
-             BLOCK_W=block_w, NUM_CHUNKS=-(-vals["KT"] // dot_k), DOT_K=dot_k)
-    meta = dict(NUM_CHUNKS=a["NUM_CHUNKS"], CIN=C, KH=KS, KW=KS, BLOCK_N=64, DOT_K=dot_k,
+             BLOCK_W=block_w, NUM_CHUNKS=0 if stream_k else -(-vals["KT"] // dot_k), DOT_K=dot_k)
+    known = not stream_k or stream_arith
+    meta = dict(NUM_CHUNKS=a["NUM_CHUNKS"], CIN=C if known else 0, KH=KS if known else 0, KW=KS if known else 0,
+                BLOCK_N=64, DOT_K=dot_k, STREAM_K=stream_k or dot_k,
                 PRECISION="tf32" if dtype == "float32" else "ieee", DETERMINISTIC=False, GELU_MODE=4, BLOCK_W=block_w,
                 TILE_W=K._tile_w(a), SHIFT_COLS=True, LOOP_STAGES=1, BIAS_K=K._bias_in_k(a),
                 TF32_RNE=dtype == "float32" and path != "staged", LOADS_FIRST=loads_first, HW_TRUNC=True,
@@ -126,11 +133,18 @@ def main(argv=None):
     ap.add_argument("--skew", type=int, default=0, help="1: the SKEW loop (epilogue of the previous tile)")
     ap.add_argument("--block-w", type=int, default=128, help="pixels per tile (default 128)")
     ap.add_argument("--show", action="store_true", help="print the loop body")
+    ap.add_argument("--shape", default=None, help="B,CIN,COUT,H,W,K (default the headline 128,8,64,256,256,3)")
+    ap.add_argument("--stream-k", type=int, default=0, help="compile the streamed long-K loop with this K chunk")
+    ap.add_argument("--stream-arith", type=int, default=0, help="1: streamed offsets computed (shape compiled in)")
     args = ap.parse_args(argv)
+    global B, C, O, H, W, KS
+    if args.shape:
+        B, C, O, H, W, KS = (int(v) for v in args.shape.split(","))
     rows = {}
     for path in args.variants.split(","):
         k = compile_variant(path, args.dtype, args.sm, loads_first=bool(args.loads_first), num_warps=args.num_warps,
-                            maxnreg=args.maxnreg or None, skew=bool(args.skew), block_w=args.block_w)
+                            maxnreg=args.maxnreg or None, skew=bool(args.skew), block_w=args.block_w,
+                            stream_k=args.stream_k, stream_arith=bool(args.stream_arith))
         text, (regs, _static_smem) = sass(k, f"{path}_{args.dtype}")
         body, allins = loop_body(text)
         if args.show:
