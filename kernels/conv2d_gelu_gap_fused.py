@@ -141,6 +141,12 @@ def _k_index(f, CIN, KH, KW, TAPS_MAJOR: tl.constexpr):
 
 
 @triton.jit
+def _column_offset(ci, ky, kx, s_c, s_h, s_w):
+    """int64 offset of element (ci, ky, kx) through strides (s_c, s_h, s_w): x's column of K, or a weight's."""
+    return ci.to(tl.int64) * s_c + ky.to(tl.int64) * s_h + kx.to(tl.int64) * s_w
+
+
+@triton.jit
 def _tile_sum(acc, col_ok, cols_full, GELU_MODE: tl.constexpr):
     """sum over the tile's pixels (axis 1) of GELU(acc), the columns not in col_ok left out."""
     v = _gelu(acc, GELU_MODE)
@@ -341,7 +347,7 @@ def conv2d_gelu_gap_kernel(
             for c in tl.static_range(NUM_CHUNKS):
                 f = c * DOT_K + tl.arange(0, DOT_K)
                 ci, ky, kx = _k_index(f, CIN, KH, KW, TAPS_MAJOR)
-                k_off = ci.to(tl.int64) * sxc + ky.to(tl.int64) * sxh + kx.to(tl.int64) * sxw
+                k_off = _column_offset(ci, ky, kx, sxc, sxh, sxw)
                 if c + 1 == NUM_CHUNKS:  # the last chunk: K padding masked (and carrying the bias's ones)
                     f_ok = f < KH * CIN * KW
                     if not TAPS_MAJOR:  # (ky, kx, ci): the padding's offsets run on contiguously, masked
@@ -395,8 +401,7 @@ def conv2d_gelu_gap_kernel(
                 f_ok = f < KT
                 if CIN > 0:  # the shape's constants compiled in (stream_arith): offsets by arithmetic, no table
                     ci, ky, kx = _k_index(f, CIN, KH, KW, TAPS_MAJOR)
-                    k_off = ci.to(tl.int64) * sxc + ky.to(tl.int64) * sxh + kx.to(tl.int64) * sxw
-                    k_off = tl.where(f_ok, k_off, 0)
+                    k_off = tl.where(f_ok, _column_offset(ci, ky, kx, sxc, sxh, sxw), 0)
                 else:
                     k_off = tl.load(koff_ptr + f, mask=f_ok, other=0)
                 if PX_M:
@@ -479,7 +484,7 @@ def conv2d_gelu_gap_prep_kernel(
     n = tl.program_id(0)
     f = tl.program_id(1) * BLOCK + tl.arange(0, BLOCK)
     ci, ky, kx = _k_index(f, KT // (KH * KW), KH, KW, TAPS_MAJOR)  # the main kernel's order
-    w_off = n.to(tl.int64) * swo + ci.to(tl.int64) * swi + ky.to(tl.int64) * swh + kx.to(tl.int64) * sww
+    w_off = n.to(tl.int64) * swo + _column_offset(ci, ky, kx, swi, swh, sww)
     w = tl.load(w_ptr + w_off, mask=f < KT, other=0.0).to(tl.float32)
     bb = tl.load(b_ptr + n).to(tl.float32)
     b_hi = (bb.to(tl.int32, bitcast=True) & -8192).to(tl.float32, bitcast=True)
@@ -488,8 +493,7 @@ def conv2d_gelu_gap_prep_kernel(
     v = tl.where(f == KT, b_hi, tl.where(f == KT + 1, bb - b_hi, w))
     tl.store(wp_ptr + n.to(tl.int64) * (KT + 2) + f, v.to(wp_ptr.dtype.element_ty), mask=f < KT + 2)
     if n == 0:
-        x_off = ci.to(tl.int64) * sxc + ky.to(tl.int64) * sxh + kx.to(tl.int64) * sxw
-        tl.store(koff_ptr + f, x_off, mask=f < KT)
+        tl.store(koff_ptr + f, _column_offset(ci, ky, kx, sxc, sxh, sxw), mask=f < KT)
 
 
 @triton.jit

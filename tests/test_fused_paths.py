@@ -26,6 +26,34 @@ def _inputs(layout, dtype=torch.float32, shape=(2, 8, 6, 9), cout=5, k=3):
     return x.to(dtype), torch.randn(cout, shape[1], k, k).to(dtype), torch.randn(cout).to(dtype)
 
 
+def _reference(x, w, b):
+    return torch.nn.functional.gelu(torch.nn.functional.conv2d(x.double(), w.double(), b.double())).mean((2, 3))
+
+
+def _record_channels_last_reads(monkeypatch):
+    """A list that gets, per call of ``fused._prepare``, whether the main kernel reads x channels-last."""
+    taken, prepare = [], fused._prepare
+
+    def spy(*args, **kwargs):
+        out = prepare(*args, **kwargs)
+        taken.append(out[2]["CL"])
+        return out
+
+    monkeypatch.setattr(fused, "_prepare", spy)
+    return taken
+
+
+def _lay_weights_out_in_natural_order(monkeypatch):
+    """The twin of the tap-major paths: the prep kernel lays the weights out (ci, ky, kx) whatever it is asked."""
+    real = fused.conv2d_gelu_gap_prep_kernel
+
+    class NaturalOrderPrep:
+        def __getitem__(self, grid):
+            return lambda *args, **kw: real[grid](*args, **dict(kw, TAPS_MAJOR=False))
+
+    monkeypatch.setattr(fused, "conv2d_gelu_gap_prep_kernel", NaturalOrderPrep())
+
+
 @pytest.mark.parametrize("path, layout, reads_channels_last, staged", [
     ("natural", "channels_last", False, False),
     ("channels-last", "channels_last", True, False),
@@ -58,15 +86,7 @@ def test_an_unknown_path_is_a_one_line_error():
 
 @pytest.mark.parametrize("path", ["channels-last", "staged"])
 def test_the_path_passes_the_fused_kernels_contract_on_every_config(path, monkeypatch):
-    taken = []
-    prepare = fused._prepare
-
-    def spy(*args, **kwargs):
-        out = prepare(*args, **kwargs)
-        taken.append(out[2]["CL"])
-        return out
-
-    monkeypatch.setattr(fused, "_prepare", spy)
+    taken = _record_channels_last_reads(monkeypatch)
     record = registry.get("conv2d_gelu_gap.fused")
     cand = candidates.load(record.name, kwargs=dict(record.kwargs, path=path))
     examples = int(os.environ.get("FUSEFUZZ_PATHS_EXAMPLES", "10"))
@@ -88,18 +108,12 @@ def test_weights_in_the_natural_order_under_a_taps_major_read_are_caught(monkeyp
     from fusefuzz.harness.example import Example
     from fusefuzz.harness.runner import run_example
 
-    real = fused.conv2d_gelu_gap_prep_kernel
-
-    class NaturalOrderPrep:
-        def __getitem__(self, grid):
-            return lambda *args, **kw: real[grid](*args, **dict(kw, TAPS_MAJOR=False))
-
     ex = Example(sizes=dict(batch=2, in_channels=3, out_channels=4, height=5, width=6, kernel_size=3),
                  dtype="float32", layout="channels_last", distribution="randn", seed=1)
     record = registry.get("conv2d_gelu_gap.fused")
     cand = candidates.load(record.name, kwargs=dict(record.kwargs, path="channels-last"))
     assert run_example(PROBLEM, cand, ex, checks=()).failures == []
-    monkeypatch.setattr(fused, "conv2d_gelu_gap_prep_kernel", NaturalOrderPrep())
+    _lay_weights_out_in_natural_order(monkeypatch)
     assert [f.kind for f in run_example(PROBLEM, cand, ex, checks=()).failures] == [kinds.MISMATCH]
 
 
@@ -132,7 +146,7 @@ def test_the_skewed_loop_sums_the_same_tiles_in_the_same_order(shape, P, path):
     plain = _raw(x, w, b, path=path, P=P)
     skewed = _raw(x, w, b, path=path, P=P, SKEW=True)
     assert torch.equal(plain, skewed), (plain - skewed).abs().max()
-    ref = torch.nn.functional.gelu(torch.nn.functional.conv2d(x.double(), w.double(), b.double())).mean((2, 3))
+    ref = _reference(x, w, b)
     # and right, within TF32 rounding (2^-11 relative per operand, ~K terms without averaging at 1x1 outputs)
     assert (skewed.double() - ref).abs().max() <= 5e-3 * ref.abs().max()
 
@@ -148,26 +162,14 @@ def test_every_fused_config_is_told_apart_in_reports():
 def test_the_default_reads_a_channels_last_x_tap_major(layout, reads_channels_last, monkeypatch):
     # measured faster on a channels-last x (H200: fp32 0.566 vs 0.717 ms, fp16 0.384 vs 0.636), the same kernel
     # on any other layout; the default call must take it without being asked
-    taken = []
-    prepare = fused._prepare
-
-    def spy(*args, **kwargs):
-        out = prepare(*args, **kwargs)
-        taken.append(out[2]["CL"])
-        return out
-
-    monkeypatch.setattr(fused, "_prepare", spy)
+    taken = _record_channels_last_reads(monkeypatch)
     # one config: an autotuner with one config never benchmarks (the interpreter cannot)
     monkeypatch.setattr(fused.conv2d_gelu_gap_kernel, "configs", fused._CONFIGS[:1])
     x, w, b = _inputs(layout)
     got = fused.conv2d_gelu_gap(x, w, b)
-    want = torch.nn.functional.gelu(torch.nn.functional.conv2d(x.double(), w.double(), b.double())).mean((2, 3))
+    want = _reference(x, w, b)
     assert taken == [reads_channels_last]
     torch.testing.assert_close(got.double(), want, rtol=2e-3, atol=2e-3)
-
-
-def _reference(x, w, b):
-    return torch.nn.functional.gelu(torch.nn.functional.conv2d(x.double(), w.double(), b.double())).mean((2, 3))
 
 
 # K = 180, 208, 288 > RESIDENT_MAX_K: the streamed loop; 32 channels: whole chunks per tap (the tap loop)
@@ -201,13 +203,7 @@ def test_the_streamed_loop_reads_tap_major_once_the_shape_is_compiled_in(shape, 
     ref = _reference(x, w, b)
     assert (got.double() - ref).abs().max() <= 5e-3 * ref.abs().max()
     # its twin, the weights laid out (ci, ky, kx) under the (ky, kx, ci) read, is wrong
-    real = fused.conv2d_gelu_gap_prep_kernel
-
-    class NaturalOrderPrep:
-        def __getitem__(self, grid):
-            return lambda *args, **kw: real[grid](*args, **dict(kw, TAPS_MAJOR=False))
-
-    monkeypatch.setattr(fused, "conv2d_gelu_gap_prep_kernel", NaturalOrderPrep())
+    _lay_weights_out_in_natural_order(monkeypatch)
     twin = _raw(x, w, b, path=path, prep=dict(stream_arith=True, stream_k=32))
     assert (twin.double() - ref).abs().max() > 5e-2 * ref.abs().max()
 
