@@ -1,0 +1,157 @@
+"""Dev bench for the warp-specialized Gluon kernel (kernels/conv2d_gelu_gap_hopper.py) on a Hopper GPU: correctness
+against float64 and the portable kernel on odd shapes, then timings of launch variants beside the portable kernel.
+
+    python benchmarks/dev/hopper_dev.py --out DIR [--variants base,s2,s4,...] [--rep 100] [--skip-check]
+
+Correctness: |hopper - ref64| must stay within 2x the portable kernel's own error on the same input plus 1e-6
+(a dev screen; the registered record's proof is the gpu fuzz profile). Every case runs with deterministic off and
+on. Prints a short table last; --out gets hopper_dev.json.
+"""
+
+import argparse
+import json
+import os
+import sys
+import time
+
+import torch
+import torch.nn.functional as F
+import triton
+from fusefuzz.kernels import conv2d_gelu_gap_fused as fused
+from fusefuzz.kernels import conv2d_gelu_gap_hopper as hopper
+
+HEADLINE = (128, 8, 64, 256, 256, 3, 3)
+
+# name -> launch overrides (kernels/conv2d_gelu_gap_hopper.py LAUNCH)
+VARIANTS = {
+    "base": {},
+    "s2": dict(STAGES=2),
+    "s4": dict(STAGES=4),
+    "p2": dict(programs_per_sm=2),
+    "p4": dict(programs_per_sm=4),
+    "nogelu": dict(gelu_mode=2),  # probe: no activation (wrong values): the data path alone
+    "r128": dict(maxnreg=128, C_REGS=128, P_REGS=128),
+}
+
+CASES = [  # batch, cin, cout, H, W, kh, kw, layout
+    (2, 8, 64, 40, 258, 3, 3, "contiguous"),
+    (3, 3, 70, 19, 131, 3, 3, "contiguous"),  # two channel blocks, a shifted last tile
+    (1, 5, 16, 9, 400, 1, 3, "channels_last"),
+    (2, 16, 33, 12, 140, 3, 3, "strided"),  # K = 144: fp32 unsupported (smem), 16-bit bias in the epilogue
+    (2, 4, 33, 12, 140, 2, 2, "strided"),  # K = 16: no bias slot at fp32 either, sliced x
+    (1, 1, 8, 6, 128, 1, 1, "contiguous"),  # K = 1, one tile per row
+    (2, 6, 64, 30, 300, 5, 5, "contiguous"),  # K = 150
+]
+
+
+def make_x(b, c, h, w, layout, dtype, dev):
+    if layout == "strided":
+        return torch.randn(b, c, h, 2 * w, device=dev).to(dtype)[..., ::2]
+    x = torch.randn(b, c, h, w, device=dev).to(dtype)
+    return x.to(memory_format=torch.channels_last) if layout == "channels_last" else x
+
+
+def ref64(x, w, b):
+    return F.gelu(F.conv2d(x.double(), w.double(), b.double())).mean((2, 3))
+
+
+def check(out):
+    dev = torch.device("cuda")
+    rows, ok = [], True
+    for case in CASES:
+        B, C, O, H, W, kh, kw, layout = case
+        for dtype in (torch.float32, torch.float16, torch.bfloat16):
+            torch.manual_seed(hash(case) % 1000)
+            x = make_x(B, C, H, W, layout, dtype, dev)
+            w = (torch.randn(O, C, kh, kw, device=dev) / (C * kh * kw) ** 0.5).to(dtype)
+            bias = torch.randn(O, device=dev).to(dtype)
+            r = ref64(x, w, bias)
+            port = fused.conv2d_gelu_gap(x, w, bias)
+            e_port = (port.double() - r).abs().max().item()
+            why = hopper.supported(x, w)
+            for det in (False, True):
+                row = dict(case=list(case[:7]), layout=layout, dtype=str(dtype)[6:], det=det)
+                if why:
+                    row.update(ok=True, unsupported=why)
+                    rows.append(row)
+                    print(json.dumps(row), flush=True)
+                    continue
+                try:
+                    y = hopper.conv2d_gelu_gap_hopper(x, w, bias, deterministic=det)
+                    torch.cuda.synchronize()
+                    e = (y.double() - r).abs().max().item()
+                    row.update(err=e, err_portable=e_port, ok=bool(e <= 2 * e_port + 1e-6))
+                except Exception as ex:  # noqa: BLE001 - a dev screen records every failure and goes on
+                    row.update(ok=False, error=f"{type(ex).__name__}: {str(ex).splitlines()[0][:200]}")
+                ok &= row["ok"]
+                rows.append(row)
+                print(json.dumps(row), flush=True)
+    out["check"] = rows
+    out["check_ok"] = ok
+    return ok
+
+
+def timings(out, names, rep):
+    dev = torch.device("cuda")
+    B, C, O, H, W, kh, kw = HEADLINE
+    torch.manual_seed(0)
+    res = out.setdefault("timings", {})
+    for dtype in (torch.float32, torch.float16, torch.bfloat16):
+        x = torch.rand(B, C, H, W, device=dev).to(dtype)
+        conv = torch.nn.Conv2d(C, O, kh).to(dev).to(dtype)
+        w, b = conv.weight.detach(), conv.bias.detach()
+        dt = str(dtype)[6:]
+        r = ref64(x, w, b) if dtype == torch.float32 else None
+        ms = triton.testing.do_bench(lambda: fused.conv2d_gelu_gap(x, w, b), rep=rep)
+        res.setdefault("portable", {})[dt] = ms
+        print(f"portable {dt} {ms:.4f} ms", flush=True)
+        for name in names:
+            kw_ = VARIANTS[name]
+            try:
+                y = hopper.conv2d_gelu_gap_hopper(x, w, b, **kw_)
+                torch.cuda.synchronize()
+                ms = triton.testing.do_bench(lambda: hopper.conv2d_gelu_gap_hopper(x, w, b, **kw_), rep=rep)
+                entry = dict(ms=ms)
+                if r is not None:
+                    entry["rel_err"] = ((y.double() - r).abs().max() / r.abs().max()).item()
+            except Exception as ex:  # noqa: BLE001
+                entry = dict(error=f"{type(ex).__name__}: {str(ex).splitlines()[0][:200]}")
+            res.setdefault(name, {})[dt] = entry
+            print(name, dt, entry, flush=True)
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--out", default="/tmp/hopper-dev")
+    ap.add_argument("--variants", default=",".join(VARIANTS))
+    ap.add_argument("--rep", type=int, default=100)
+    ap.add_argument("--skip-check", action="store_true")
+    ap.add_argument("--no-timings", action="store_true")
+    opt = ap.parse_args()
+    os.makedirs(opt.out, exist_ok=True)
+    out = dict(device=torch.cuda.get_device_name(), torch=torch.__version__, triton=triton.__version__,
+               date=time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()))
+    path = os.path.join(opt.out, "hopper_dev_check.json" if opt.no_timings else "hopper_dev.json")
+    try:
+        if not opt.skip_check:
+            check(out)
+            json.dump(out, open(path, "w"), indent=1)
+        if not opt.no_timings:
+            timings(out, opt.variants.split(","), opt.rep)
+    finally:
+        json.dump(out, open(path, "w"), indent=1)
+    t = out.get("timings", {})
+    print(f"{out['device']} torch {out['torch']} triton {out['triton']}; check ok: {out.get('check_ok')}")
+    print("| variant | fp32 ms | fp16 ms | bf16 ms | fp32 rel err |")
+    print("|---|---|---|---|---|")
+    for name, v in t.items():
+        def f(d):
+            e = v.get(d)
+            return f"{e:.4f}" if isinstance(e, float) else (f"{e['ms']:.4f}" if e and "ms" in e else "err")
+        rel = v.get("float32", {}).get("rel_err") if isinstance(v.get("float32"), dict) else None
+        print(f"| {name} | {f('float32')} | {f('float16')} | {f('bfloat16')} | {rel if rel is None else f'{rel:.1e}'} |")
+    return 0 if out.get("check_ok", True) else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,330 @@
+"""The fused conv2d + GELU + global-average-pool kernel as a warp-specialized Gluon kernel for Hopper (sm_90).
+
+Same contract as :mod:`fusefuzz.kernels.conv2d_gelu_gap_fused` (the portable Triton kernel, which it reuses for
+validation, the weight prep launch and the deterministic finalize): stride-1 valid convolution, exact-contract
+GELU (the declared poly5 formulation in the tf32 / 16-bit modes, the exact-grade one in ``ieee``), mean over the
+output pixels, any strides, fp32 / fp16 / bf16, int64 offsets.
+
+Why a second kernel (issue 17): in the Triton kernel each warp alternates the x gather, the MMAs and the GELU +
+pooling epilogue, and measurement (benchmarks/dev/NOTES-fused.md) showed the epilogue is not hidden behind the
+tensor cores by the other CTAs, nor by a skewed loop inside a warp. Here the three run in different warps:
+
+* a **producer** partition gathers each tile's implicit-im2col columns (the KH*KW*CIN shifted input rows of 128
+  output pixels) with all its loads in flight at once, rounds them to TF32 (fp32), and stores them K-major into a
+  ring of shared-memory stages;
+* two **consumer** warpgroups take alternate tiles: each waits for its stage, runs the asynchronous wgmma
+  ``acc[64 ch, 128 px] = W[64, K] @ X[K, 128]`` (weights resident in shared memory, the bias in the K padding
+  for fp32), frees the stage, then runs the GELU + masked pixel sum in registers while the other consumer's MMA
+  runs on the tensor cores.
+
+Synchronisation is by mbarriers: ``ready[s]`` (producer -> consumer) and ``empty[s]`` (consumer -> producer).
+Gluon has no interpreter (triton 3.6 and 3.9), so this kernel is proven on a GPU only (the gpu fuzz profile);
+on any other device :func:`supported` says why it does not apply and the portable kernel runs.
+"""
+
+import torch
+import triton
+from fusefuzz.kernels import conv2d_gelu_gap_fused as fused
+
+try:  # Gluon: triton >= 3.5; absent or changed elsewhere -> the portable kernel only
+    from triton.experimental import gluon
+    from triton.experimental.gluon import language as gl
+    from triton.experimental.gluon.language.nvidia.hopper import (
+        fence_async_shared,
+        mbarrier,
+        warpgroup_mma,
+        warpgroup_mma_wait,
+    )
+
+    _GLUON_ERROR = None
+except Exception as e:  # pragma: no cover - depends on the installed triton
+    gluon = gl = None
+    _GLUON_ERROR = f"{type(e).__name__}: {e}"
+
+TILE_W = 128
+BLOCK_N = 64
+DOT_K = 16
+
+
+if gluon is not None:
+
+    @gluon.jit
+    def _gelu(z, EXACT: gl.constexpr):
+        # max(z, 0) - |z| 2**g(|z|): kernels/gelu.py has the two fits (exact-grade degree 8, declared poly5);
+        # EXACT == 2: no activation at all (a timing probe, wrong values; benchmarks/dev/hopper_dev.py only)
+        if EXACT == 2:
+            return z
+        t = gl.abs(z)
+        if EXACT == 1:
+            g = t * -2.7719738682208117e-06 + 3.8619855331489816e-05
+            g = g * t + -0.0001825434301281348
+            g = g * t + -0.00014587999612558633
+            g = g * t + 0.007075484376400709
+            g = g * t + -0.05250503867864609
+            g = g * t + -0.45920491218566895
+            g = g * t + -1.1511057615280151
+            g = g * t + -1.0
+        else:
+            g = t * -0.0004099327779840678 + 0.006627186201512814
+            g = g * t + -0.050711795687675476
+            g = g * t + -0.4610411524772644
+            g = g * t + -1.15049409866333
+            g = g * t + -1.0000321865081787
+        return gl.maximum(z, 0.0) - t * gl.exp2(g)
+
+    @gluon.jit
+    def _tile_of(t, n_tw, OW):
+        # tile t of an image: output row, first column (the last tile of a row shifted left to end at OW), and
+        # the first column not already done by the previous tile
+        oh = t // n_tw
+        tw = t - oh * n_tw
+        ow0 = gl.minimum(tw * 128, OW - 128)
+        return oh, ow0, tw * 128 - ow0
+
+    @gluon.jit
+    def _producer(
+        x_ptr, w_ptr, b_ptr, out_ptr, sched, strides, smem, bars, CIN: gl.constexpr, KH: gl.constexpr,
+        KW: gl.constexpr, NCH: gl.constexpr, STAGES: gl.constexpr, BIAS_K: gl.constexpr, ROUND: gl.constexpr,
+        EXACT: gl.constexpr, DETERMINISTIC: gl.constexpr, P_WARPS: gl.constexpr,
+    ):
+        KT: gl.constexpr = CIN * KH * KW
+        x_img, t_begin, t_end, n_tw, OW, b, pid_g, pid_c, C_OUT, inv_area = sched
+        sxc, sxh, sxw = strides
+        x_smem, w_smem = smem
+        ready, empty = bars
+        VEC: gl.constexpr = 128 // x_ptr.dtype.element_ty.primitive_bitwidth
+        # [128 px, 16 K] per chunk: lanes along pixels (coalesced row segments), VEC consecutive K per thread
+        # (one 16-byte shared store into the K-major tile); every lane holds the same K columns, so (ci, ky, kx)
+        # are per-register constants and int64 offsets let ptxas fold kx into the load's immediate
+        LP: gl.constexpr = gl.BlockedLayout([1, VEC], [32, 1], [4, P_WARPS // 4], [1, 0])
+        offs_p = gl.arange(0, 128, layout=gl.SliceLayout(1, LP))
+        offs_k = gl.arange(0, 16, layout=gl.SliceLayout(0, LP))
+        p_off = offs_p.to(gl.int64) * sxw
+        for i in range(t_end - t_begin):
+            t = t_begin + i
+            s = i % STAGES
+            oh, ow0, _first = _tile_of(t, n_tw, OW)
+            row = x_img + (oh.to(gl.int64) * sxh + ow0.to(gl.int64) * sxw)
+            xs = ()
+            for c in gl.static_range(NCH):
+                f = c * 16 + offs_k
+                ci = f // (KH * KW)
+                tap = f - ci * (KH * KW)
+                ky = tap // KW
+                kx = tap - ky * KW
+                k_off = ci.to(gl.int64) * sxc + ky.to(gl.int64) * sxh + kx.to(gl.int64) * sxw
+                if c + 1 == NCH:
+                    f_ok = f < KT
+                    k_off = gl.where(f_ok, k_off, 0)
+                    v = gl.load(row + (p_off[:, None] + k_off[None, :]), mask=f_ok[None, :] & (offs_p >= 0)[:, None],
+                                other=0.0)
+                    if BIAS_K:
+                        one = (f == KT) | (f == KT + 1)
+                        v = gl.where(one[None, :] & (offs_p >= 0)[:, None], 1.0, v)
+                else:
+                    v = gl.load(row + (p_off[:, None] + k_off[None, :]))
+                if ROUND:  # half a TF32 ulp: the tensor core's truncation completes the rounding to nearest
+                    v = (v.to(gl.int32, bitcast=True) + 4096).to(gl.float32, bitcast=True)
+                xs = xs + (v,)
+            mbarrier.wait(empty.index(s), ((i // STAGES) & 1) ^ 1)
+            for c in gl.static_range(NCH):
+                x_smem.index(s * NCH + c).store(xs[c])
+            fence_async_shared()
+            mbarrier.arrive(ready.index(s), count=1)
+
+    @gluon.jit
+    def _consume(x_ptr, b_ptr, out_ptr, sched, smem, bars, NCH: gl.constexpr, STAGES: gl.constexpr,
+                 BIAS_K: gl.constexpr, EXACT: gl.constexpr, DETERMINISTIC: gl.constexpr, CID: gl.constexpr):
+        x_img, t_begin, t_end, n_tw, OW, b, pid_g, pid_c, C_OUT, inv_area = sched
+        x_smem, w_smem = smem
+        ready, empty = bars
+        IK: gl.constexpr = 8 if x_ptr.dtype.element_ty == gl.float32 else 16
+        acc_l: gl.constexpr = gl.NVMMADistributedLayout(version=[3, 0], warps_per_cta=[4, 1],
+                                                        instr_shape=[16, 128, IK])
+        offs_n = pid_c * 64 + gl.arange(0, 64, layout=gl.SliceLayout(1, acc_l))
+        n_ok = offs_n < C_OUT
+        cols = gl.arange(0, 128, layout=gl.SliceLayout(0, acc_l))
+        if BIAS_K:
+            bias = gl.zeros([64], gl.float32, gl.SliceLayout(1, acc_l))
+        else:
+            bias = gl.load(b_ptr + offs_n, mask=n_ok, other=0.0).to(gl.float32)
+        part = gl.zeros([64], gl.float32, gl.SliceLayout(1, acc_l))
+        acc = gl.zeros([64, 128], gl.float32, acc_l)
+        n_mine = (t_end - t_begin - CID + 1) // 2
+        for j in range(n_mine):
+            i = 2 * j + CID
+            s = i % STAGES
+            _oh, _ow0, first = _tile_of(t_begin + i, n_tw, OW)
+            mbarrier.wait(ready.index(s), (i // STAGES) & 1)
+            for c in gl.static_range(NCH):
+                acc = warpgroup_mma(w_smem.index(c), x_smem.index(s * NCH + c).permute((1, 0)), acc, use_acc=c > 0,
+                                    is_async=True)
+            acc = warpgroup_mma_wait(0, deps=[acc])
+            mbarrier.arrive(empty.index(s), count=1)
+            v = _gelu(acc + bias[:, None], EXACT)
+            part += gl.sum(gl.where((cols >= first)[None, :], v, 0.0), axis=1)
+        part = part * inv_area
+        if DETERMINISTIC:
+            gl.store(out_ptr + ((b.to(gl.int64) * gl.num_programs(0) + pid_g) * 2 + CID) * C_OUT + offs_n, part,
+                     mask=n_ok)
+        else:
+            gl.atomic_add(out_ptr + b.to(gl.int64) * C_OUT + offs_n, part, mask=n_ok)
+
+    @gluon.jit
+    def _consumer0(
+        x_ptr, w_ptr, b_ptr, out_ptr, sched, strides, smem, bars, CIN: gl.constexpr, KH: gl.constexpr,
+        KW: gl.constexpr, NCH: gl.constexpr, STAGES: gl.constexpr, BIAS_K: gl.constexpr, ROUND: gl.constexpr,
+        EXACT: gl.constexpr, DETERMINISTIC: gl.constexpr, P_WARPS: gl.constexpr,
+    ):
+        _consume(x_ptr, b_ptr, out_ptr, sched, smem, bars, NCH, STAGES, BIAS_K, EXACT, DETERMINISTIC, 0)
+
+    @gluon.jit
+    def _consumer1(
+        x_ptr, w_ptr, b_ptr, out_ptr, sched, strides, smem, bars, CIN: gl.constexpr, KH: gl.constexpr,
+        KW: gl.constexpr, NCH: gl.constexpr, STAGES: gl.constexpr, BIAS_K: gl.constexpr, ROUND: gl.constexpr,
+        EXACT: gl.constexpr, DETERMINISTIC: gl.constexpr, P_WARPS: gl.constexpr,
+    ):
+        _consume(x_ptr, b_ptr, out_ptr, sched, smem, bars, NCH, STAGES, BIAS_K, EXACT, DETERMINISTIC, 1)
+
+    @gluon.jit
+    def conv2d_gelu_gap_ws_kernel(
+        x_ptr, wp_ptr, b_ptr, out_ptr, C_OUT, OH, OW, sxb, sxc, sxh, sxw, inv_area,
+        CIN: gl.constexpr, KH: gl.constexpr, KW: gl.constexpr, NCH: gl.constexpr, STAGES: gl.constexpr,
+        BIAS_K: gl.constexpr, ROUND: gl.constexpr, EXACT: gl.constexpr,
+        DETERMINISTIC: gl.constexpr, P_WARPS: gl.constexpr, C_REGS: gl.constexpr, P_REGS: gl.constexpr,
+    ):
+        pid_g = gl.program_id(0)
+        b = gl.program_id(1)
+        pid_c = gl.program_id(2)
+        n_prog = gl.num_programs(0)
+        n_tw = gl.cdiv(OW, 128)
+        tiles = OH * n_tw
+        per = gl.cdiv(tiles, n_prog)
+        t_begin = gl.minimum(pid_g * per, tiles)
+        t_end = gl.minimum(t_begin + per, tiles)
+        KT: gl.constexpr = CIN * KH * KW
+        # one [rows, 16] buffer per K chunk (Gluon's shared allocations have power-of-two shapes)
+        NXB: gl.constexpr = triton.next_power_of_2(STAGES * NCH)
+        NWB: gl.constexpr = triton.next_power_of_2(NCH)
+        dt: gl.constexpr = x_ptr.dtype.element_ty
+        SW: gl.constexpr = 64 if dt == gl.float32 else 32  # one 16-K row of the tile: 64 / 32 bytes
+        xl: gl.constexpr = gl.NVMMASharedLayout(swizzle_byte_width=SW, element_bitwidth=dt.primitive_bitwidth,
+                                                rank=2)
+        wl: gl.constexpr = gl.NVMMASharedLayout(swizzle_byte_width=SW, element_bitwidth=dt.primitive_bitwidth,
+                                                rank=2)
+        x_smem = gl.allocate_shared_memory(dt, [NXB, 128, 16], xl)
+        w_smem = gl.allocate_shared_memory(dt, [NWB, 64, 16], wl)
+        ready = gl.allocate_shared_memory(gl.int64, [STAGES, 1], mbarrier.MBarrierLayout())
+        empty = gl.allocate_shared_memory(gl.int64, [STAGES, 1], mbarrier.MBarrierLayout())
+        for s in gl.static_range(STAGES):
+            mbarrier.init(ready.index(s), count=1)
+            mbarrier.init(empty.index(s), count=1)
+        # the resident weights [64 ch, KP] (prep kernel's layout [C_OUT, KT + 2]: K, then bias hi / lo)
+        WL: gl.constexpr = gl.BlockedLayout([1, 4], [8, 4], [4, 1], [1, 0])
+        offs_n = pid_c * 64 + gl.arange(0, 64, layout=gl.SliceLayout(1, WL))
+        for c in gl.static_range(NCH):
+            f = c * 16 + gl.arange(0, 16, layout=gl.SliceLayout(0, WL))
+            if BIAS_K:
+                f_ok = f < KT + 2
+            else:
+                f_ok = f < KT
+            w = gl.load(wp_ptr + (offs_n.to(gl.int64)[:, None] * (KT + 2) + f[None, :]),
+                        mask=(offs_n < C_OUT)[:, None] & f_ok[None, :], other=0.0)
+            w_smem.index(c).store(w)
+        fence_async_shared()  # (warp_specialize starts with a barrier of every warp: the stores are visible)
+        x_img = x_ptr + b.to(gl.int64) * sxb
+        sched = (x_img, t_begin, t_end, n_tw, OW, b, pid_g, pid_c, C_OUT, inv_area)
+        strides = (sxc, sxh, sxw)
+        smem = (x_smem, w_smem)
+        bars = (ready, empty)
+        # the constexprs written into each partition's tuple (a tuple variable turns them into tensors in 3.9)
+        gl.warp_specialize([
+            (_consumer0, (x_ptr, wp_ptr, b_ptr, out_ptr, sched, strides, smem, bars, CIN, KH, KW, NCH, STAGES,
+                          BIAS_K, ROUND, EXACT, DETERMINISTIC, P_WARPS)),
+            (_consumer1, (x_ptr, wp_ptr, b_ptr, out_ptr, sched, strides, smem, bars, CIN, KH, KW, NCH, STAGES,
+                          BIAS_K, ROUND, EXACT, DETERMINISTIC, P_WARPS)),
+            (_producer, (x_ptr, wp_ptr, b_ptr, out_ptr, sched, strides, smem, bars, CIN, KH, KW, NCH, STAGES,
+                         BIAS_K, ROUND, EXACT, DETERMINISTIC, P_WARPS)),
+        ], [4, P_WARPS], [C_REGS, P_REGS])
+
+
+#: shared memory a program may use (the H100/H200 allow 227 KB per block; a little left for the mbarriers)
+SMEM_BUDGET = 220 * 1024
+
+
+def ring_stages(nch, elem_bytes, want):
+    """Stages of the x ring that fit beside the resident weights, at most ``want`` (Gluon allocations have
+    power-of-two shapes: ``next_pow2(stages * nch)`` x buffers of [128, 16], ``next_pow2(nch)`` of [64, 16])."""
+    w_bytes = triton.next_power_of_2(nch) * 64 * DOT_K * elem_bytes
+    stages = want
+    while stages > 1 and triton.next_power_of_2(stages * nch) * TILE_W * DOT_K * elem_bytes + w_bytes > SMEM_BUDGET:
+        stages -= 1
+    return stages
+
+
+def supported(x, weight, input_precision="tf32"):
+    """None if this kernel runs the case here, else the reason it does not (the portable kernel runs then)."""
+    if gluon is None:
+        return f"Gluon is not available in triton {triton.__version__} ({_GLUON_ERROR})"
+    if fused._interpreting():
+        return "Gluon has no interpreter (TRITON_INTERPRET=1): GPU only"
+    if x.device.type != "cuda" or torch.cuda.get_device_capability(x.device)[0] != 9:
+        return "needs a Hopper GPU (sm_90: wgmma, mbarriers, warp specialisation)"
+    if x.dtype == torch.float32 and input_precision != "tf32":
+        return f"input_precision={input_precision!r}: the Hopper kernel runs the tf32 and 16-bit modes"
+    COUT, CIN, KH, KW = weight.shape
+    OW = x.shape[3] - KW + 1
+    if OW < TILE_W:
+        return f"output width {OW} < {TILE_W}: the Hopper kernel's tiles are {TILE_W} pixels of one row"
+    nch = triton.cdiv(CIN * KH * KW, DOT_K)
+    if nch * DOT_K > fused.RESIDENT_MAX_K:
+        return f"K = {CIN * KH * KW} > {fused.RESIDENT_MAX_K}: the Hopper kernel keeps the weights resident"
+    if ring_stages(nch, x.element_size(), 2) < 2:
+        return f"K = {CIN * KH * KW}: two ring stages of {x.dtype} x tiles do not fit in shared memory"
+    return None
+
+
+#: launch parameters: ring stages, producer warps and registers per thread (consumer, producer); the default
+#: partition (consumer 0) gets what maxnreg leaves
+LAUNCH = dict(STAGES=3, P_WARPS=4, C_REGS=160, P_REGS=128, maxnreg=160, programs_per_sm=1)
+
+
+def conv2d_gelu_gap_hopper(x, weight, bias, *, input_precision="tf32", deterministic=False, gelu=None, **launch):
+    """The Hopper kernel; same arguments and result as :func:`fused.conv2d_gelu_gap` (``path`` aside)."""
+    why = supported(x, weight, input_precision)
+    if why:
+        raise ValueError(f"conv2d_gelu_gap_hopper: {why}")
+    gelu = gelu or fused.default_gelu(input_precision)
+    if gelu not in fused.GELUS:
+        raise ValueError(f"gelu={gelu!r} is not a GELU formulation; use one of {', '.join(fused.GELUS)}")
+    kw = {**LAUNCH, **launch}
+    B, CIN, H, W = x.shape
+    COUT, _, KH, KW = weight.shape
+    n_cblk = triton.cdiv(COUT, BLOCK_N)
+    P = max(1, triton.cdiv(kw["programs_per_sm"] * fused._num_sms(x.device), B * n_cblk))
+    info, args, cx = fused._prepare(x, weight, bias, input_precision, programs_per_image=P, path="natural")
+    if info["B"] == 0 or info["COUT"] == 0:
+        return torch.zeros((info["B"], info["COUT"]), device=x.device, dtype=x.dtype)
+    x_, wp, _koff, b_, _, C_OUT, OH, OW, KT, sxb, sxc, sxh, sxw, inv_area = args
+    nch = triton.cdiv(KT, DOT_K)
+    bias_k = x.dtype == torch.float32 and 1 <= KT % DOT_K <= DOT_K - 2
+    meta = dict(
+        CIN=CIN, KH=KH, KW=KW, NCH=nch, STAGES=ring_stages(nch, x.element_size(), kw["STAGES"]), BIAS_K=bias_k,
+        ROUND=cx["TF32_RNE"],
+        EXACT=kw.get("gelu_mode", int(gelu == "exact")), P_WARPS=kw["P_WARPS"], C_REGS=kw["C_REGS"],
+        P_REGS=kw["P_REGS"],
+    )
+    grid = info["grid"]
+    if deterministic:
+        part = torch.empty((B, grid[0] * 2, COUT), device=x.device, dtype=torch.float32)
+        conv2d_gelu_gap_ws_kernel[grid](x_, wp, b_, part, C_OUT, OH, OW, sxb, sxc, sxh, sxw, inv_area,
+                                        DETERMINISTIC=True, num_warps=4, maxnreg=kw["maxnreg"], **meta)
+        out = torch.empty((B, COUT), device=x.device, dtype=x.dtype)
+        BLOCK_C = min(256, max(16, triton.next_power_of_2(COUT)))
+        fused.conv2d_gelu_gap_finalize_kernel[(B, triton.cdiv(COUT, BLOCK_C))](part, out, grid[0] * 2, COUT,
+                                                                              BLOCK_C=BLOCK_C)
+        return out
+    out = torch.zeros((B, COUT), device=x.device, dtype=torch.float32)
+    conv2d_gelu_gap_ws_kernel[grid](x_, wp, b_, out, C_OUT, OH, OW, sxb, sxc, sxh, sxw, inv_area,
+                                    DETERMINISTIC=False, num_warps=4, maxnreg=kw["maxnreg"], **meta)
+    return out if x.dtype == torch.float32 else out.to(x.dtype)
