@@ -596,13 +596,23 @@ def _stage_channels_last(x, round_tf32):
     return xs.permute(0, 3, 1, 2)  # [B, C, H, W] view with channels-last strides
 
 
-def _prepare(x, weight, bias, input_precision, programs_per_image=None, path=DEFAULT_PATH, *, stream_arith=False,
+def _tap_loop_chunk(cin, dot_k):
+    """K per chunk of the streamed tap loop for ``cin`` channels (32 or 16, dividing cin and >= the dot's K), or
+    None where the tap loop does not apply (cin not a multiple of 16)."""
+    return next((k for k in (32, 16) if cin % k == 0 and k >= dot_k), None)
+
+
+def _prepare(x, weight, bias, input_precision, programs_per_image=None, path=DEFAULT_PATH, *, stream_arith=None,
              stream_k=None):
     """Validate the inputs; return (shape info, kernel arguments, constexprs) shared by every launch path.
 
-    Timing experiments for the streamed (long-K) loop, not used by :func:`conv2d_gelu_gap`: ``stream_arith``
-    compiles the shape's CIN, KH, KW in (column offsets computed, not loaded; the x paths apply), ``stream_k``
-    sets its K per chunk (a power of two >= the dot's K; default that K)."""
+    The streamed (long-K) loop: by default (``stream_arith=None``), where the channels come in whole chunks
+    (:func:`_tap_loop_chunk`) and ``path`` is not "natural", the shape's CIN, KH, KW are compiled in and the tap
+    loop reads a channels-last x with 16-byte loads, staging any other layout into channels-last first (H200
+    2026-12-03, 16x64x56x56 -> 128, 3x3: 0.110 ms fp32 against 0.480 with the koff table; NOTES-fused.md);
+    otherwise the koff table. ``stream_arith`` True / False forces the compiled-in offsets / the table;
+    ``stream_k`` sets the loop's K per chunk (a power of two >= the dot's K; default the tap loop's chunk, else
+    the dot's K)."""
     if not isinstance(x, torch.Tensor) or not isinstance(weight, torch.Tensor):
         raise TypeError(
             f"x and weight must be torch.Tensor, got x={type(x).__name__!r}, weight={type(weight).__name__!r}"
@@ -676,7 +686,12 @@ def _prepare(x, weight, bias, input_precision, programs_per_image=None, path=DEF
     num_chunks = triton.cdiv(KT, dot_k)
     if num_chunks * dot_k > RESIDENT_MAX_K:
         num_chunks = 0
-    stream_k = dot_k if stream_k is None else stream_k
+    tap_chunk = _tap_loop_chunk(CIN, dot_k) if num_chunks == 0 and path != "natural" else None
+    if stream_arith is None:
+        stream_arith = tap_chunk is not None
+        if stream_arith and path == "channels-last" and not _dense_channels_last(x):
+            path = "staged"  # the tap loop's 16-byte loads need channels-last: one copy of x (+ ~5 %)
+    stream_k = (tap_chunk if stream_arith and tap_chunk else dot_k) if stream_k is None else stream_k
     if stream_k < dot_k or stream_k & (stream_k - 1):
         raise ValueError(f"stream_k={stream_k!r} must be a power of two >= {dot_k} (the dot's K for {x.dtype})")
     shape_known = num_chunks > 0 or stream_arith  # CIN, KH, KW compiled in

@@ -82,11 +82,12 @@ if gluon is not None:
         return oh, ow0, tw * 128 - ow0
 
     @gluon.jit
-    def _producer(
-        x_ptr, w_ptr, b_ptr, out_ptr, sched, strides, smem, bars, CIN: gl.constexpr, KH: gl.constexpr,
-        KW: gl.constexpr, NCH: gl.constexpr, STAGES: gl.constexpr, BIAS_K: gl.constexpr, ROUND: gl.constexpr,
-        EXACT: gl.constexpr, DETERMINISTIC: gl.constexpr, P_WARPS: gl.constexpr,
-    ):
+    def _produce(x_ptr, sched, strides, smem, bars, CIN: gl.constexpr, KH: gl.constexpr, KW: gl.constexpr,
+                 NCH: gl.constexpr, STAGES: gl.constexpr, BIAS_K: gl.constexpr, ROUND: gl.constexpr,
+                 P_WARPS: gl.constexpr, PID: gl.constexpr, NPROD: gl.constexpr):
+        # producer PID of NPROD fills tiles i = PID, PID + NPROD, ... (NPROD == 2 needs an even STAGES: each stage
+        # then has one producer and one consumer, so its two mbarriers strictly alternate)
+        gl.static_assert(NPROD == 1 or STAGES % 2 == 0, "two producers need an even number of stages")
         KT: gl.constexpr = CIN * KH * KW
         x_img, t_begin, t_end, n_tw, OW, b, pid_g, pid_c, C_OUT, inv_area = sched
         sxc, sxh, sxw = strides
@@ -100,7 +101,8 @@ if gluon is not None:
         offs_p = gl.arange(0, 128, layout=gl.SliceLayout(1, LP))
         offs_k = gl.arange(0, 16, layout=gl.SliceLayout(0, LP))
         p_off = offs_p.to(gl.int64) * sxw
-        for i in range(t_end - t_begin):
+        for j in range((t_end - t_begin - PID + NPROD - 1) // NPROD):
+            i = NPROD * j + PID
             t = t_begin + i
             s = i % STAGES
             oh, ow0, _first = _tile_of(t, n_tw, OW)
@@ -171,10 +173,26 @@ if gluon is not None:
             gl.atomic_add(out_ptr + b.to(gl.int64) * C_OUT + offs_n, part, mask=n_ok)
 
     @gluon.jit
+    def _producer0(
+        x_ptr, w_ptr, b_ptr, out_ptr, sched, strides, smem, bars, CIN: gl.constexpr, KH: gl.constexpr,
+        KW: gl.constexpr, NCH: gl.constexpr, STAGES: gl.constexpr, BIAS_K: gl.constexpr, ROUND: gl.constexpr,
+        EXACT: gl.constexpr, DETERMINISTIC: gl.constexpr, P_WARPS: gl.constexpr, NPROD: gl.constexpr,
+    ):
+        _produce(x_ptr, sched, strides, smem, bars, CIN, KH, KW, NCH, STAGES, BIAS_K, ROUND, P_WARPS, 0, NPROD)
+
+    @gluon.jit
+    def _producer1(
+        x_ptr, w_ptr, b_ptr, out_ptr, sched, strides, smem, bars, CIN: gl.constexpr, KH: gl.constexpr,
+        KW: gl.constexpr, NCH: gl.constexpr, STAGES: gl.constexpr, BIAS_K: gl.constexpr, ROUND: gl.constexpr,
+        EXACT: gl.constexpr, DETERMINISTIC: gl.constexpr, P_WARPS: gl.constexpr, NPROD: gl.constexpr,
+    ):
+        _produce(x_ptr, sched, strides, smem, bars, CIN, KH, KW, NCH, STAGES, BIAS_K, ROUND, P_WARPS, 1, NPROD)
+
+    @gluon.jit
     def _consumer0(
         x_ptr, w_ptr, b_ptr, out_ptr, sched, strides, smem, bars, CIN: gl.constexpr, KH: gl.constexpr,
         KW: gl.constexpr, NCH: gl.constexpr, STAGES: gl.constexpr, BIAS_K: gl.constexpr, ROUND: gl.constexpr,
-        EXACT: gl.constexpr, DETERMINISTIC: gl.constexpr, P_WARPS: gl.constexpr,
+        EXACT: gl.constexpr, DETERMINISTIC: gl.constexpr, P_WARPS: gl.constexpr, NPROD: gl.constexpr,
     ):
         _consume(x_ptr, b_ptr, out_ptr, sched, smem, bars, NCH, STAGES, BIAS_K, EXACT, DETERMINISTIC, 0)
 
@@ -182,7 +200,7 @@ if gluon is not None:
     def _consumer1(
         x_ptr, w_ptr, b_ptr, out_ptr, sched, strides, smem, bars, CIN: gl.constexpr, KH: gl.constexpr,
         KW: gl.constexpr, NCH: gl.constexpr, STAGES: gl.constexpr, BIAS_K: gl.constexpr, ROUND: gl.constexpr,
-        EXACT: gl.constexpr, DETERMINISTIC: gl.constexpr, P_WARPS: gl.constexpr,
+        EXACT: gl.constexpr, DETERMINISTIC: gl.constexpr, P_WARPS: gl.constexpr, NPROD: gl.constexpr,
     ):
         _consume(x_ptr, b_ptr, out_ptr, sched, smem, bars, NCH, STAGES, BIAS_K, EXACT, DETERMINISTIC, 1)
 
@@ -192,6 +210,7 @@ if gluon is not None:
         CIN: gl.constexpr, KH: gl.constexpr, KW: gl.constexpr, NCH: gl.constexpr, STAGES: gl.constexpr,
         BIAS_K: gl.constexpr, ROUND: gl.constexpr, EXACT: gl.constexpr,
         DETERMINISTIC: gl.constexpr, P_WARPS: gl.constexpr, C_REGS: gl.constexpr, P_REGS: gl.constexpr,
+        NPROD: gl.constexpr,
     ):
         pid_g = gl.program_id(0)
         b = gl.program_id(1)
@@ -238,14 +257,26 @@ if gluon is not None:
         smem = (x_smem, w_smem)
         bars = (ready, empty)
         # the constexprs written into each partition's tuple (a tuple variable turns them into tensors in 3.9)
-        gl.warp_specialize([
-            (_consumer0, (x_ptr, wp_ptr, b_ptr, out_ptr, sched, strides, smem, bars, CIN, KH, KW, NCH, STAGES,
-                          BIAS_K, ROUND, EXACT, DETERMINISTIC, P_WARPS)),
-            (_consumer1, (x_ptr, wp_ptr, b_ptr, out_ptr, sched, strides, smem, bars, CIN, KH, KW, NCH, STAGES,
-                          BIAS_K, ROUND, EXACT, DETERMINISTIC, P_WARPS)),
-            (_producer, (x_ptr, wp_ptr, b_ptr, out_ptr, sched, strides, smem, bars, CIN, KH, KW, NCH, STAGES,
-                         BIAS_K, ROUND, EXACT, DETERMINISTIC, P_WARPS)),
-        ], [4, P_WARPS], [C_REGS, P_REGS])
+        if NPROD == 1:
+            gl.warp_specialize([
+                (_consumer0, (x_ptr, wp_ptr, b_ptr, out_ptr, sched, strides, smem, bars, CIN, KH, KW, NCH, STAGES,
+                              BIAS_K, ROUND, EXACT, DETERMINISTIC, P_WARPS, NPROD)),
+                (_consumer1, (x_ptr, wp_ptr, b_ptr, out_ptr, sched, strides, smem, bars, CIN, KH, KW, NCH, STAGES,
+                              BIAS_K, ROUND, EXACT, DETERMINISTIC, P_WARPS, NPROD)),
+                (_producer0, (x_ptr, wp_ptr, b_ptr, out_ptr, sched, strides, smem, bars, CIN, KH, KW, NCH, STAGES,
+                              BIAS_K, ROUND, EXACT, DETERMINISTIC, P_WARPS, NPROD)),
+            ], [4, P_WARPS], [C_REGS, P_REGS])
+        else:
+            gl.warp_specialize([
+                (_consumer0, (x_ptr, wp_ptr, b_ptr, out_ptr, sched, strides, smem, bars, CIN, KH, KW, NCH, STAGES,
+                              BIAS_K, ROUND, EXACT, DETERMINISTIC, P_WARPS, NPROD)),
+                (_consumer1, (x_ptr, wp_ptr, b_ptr, out_ptr, sched, strides, smem, bars, CIN, KH, KW, NCH, STAGES,
+                              BIAS_K, ROUND, EXACT, DETERMINISTIC, P_WARPS, NPROD)),
+                (_producer0, (x_ptr, wp_ptr, b_ptr, out_ptr, sched, strides, smem, bars, CIN, KH, KW, NCH, STAGES,
+                              BIAS_K, ROUND, EXACT, DETERMINISTIC, P_WARPS, NPROD)),
+                (_producer1, (x_ptr, wp_ptr, b_ptr, out_ptr, sched, strides, smem, bars, CIN, KH, KW, NCH, STAGES,
+                              BIAS_K, ROUND, EXACT, DETERMINISTIC, P_WARPS, NPROD)),
+            ], [4, P_WARPS, P_WARPS], [C_REGS, P_REGS, P_REGS])
 
 
 #: shared memory a program may use (the H100/H200 allow 227 KB per block; a little left for the mbarriers)
@@ -286,7 +317,7 @@ def supported(x, weight, input_precision="tf32"):
 
 #: launch parameters: ring stages, producer warps and registers per thread (consumer, producer); the default
 #: partition (consumer 0) gets what maxnreg leaves
-LAUNCH = dict(STAGES=3, P_WARPS=4, C_REGS=160, P_REGS=128, maxnreg=160, programs_per_sm=1)
+LAUNCH = dict(STAGES=3, P_WARPS=4, C_REGS=160, P_REGS=128, maxnreg=160, programs_per_sm=1, NPROD=1)
 
 
 def conv2d_gelu_gap_hopper(x, weight, bias, *, input_precision="tf32", deterministic=False, gelu=None, **launch):
@@ -312,8 +343,10 @@ def conv2d_gelu_gap_hopper(x, weight, bias, *, input_precision="tf32", determini
         CIN=CIN, KH=KH, KW=KW, NCH=nch, STAGES=ring_stages(nch, x.element_size(), kw["STAGES"]), BIAS_K=bias_k,
         ROUND=cx["TF32_RNE"],
         EXACT=kw.get("gelu_mode", int(gelu == "exact")), P_WARPS=kw["P_WARPS"], C_REGS=kw["C_REGS"],
-        P_REGS=kw["P_REGS"],
+        P_REGS=kw["P_REGS"], NPROD=kw["NPROD"],
     )
+    if meta["NPROD"] == 2:
+        meta["STAGES"] -= meta["STAGES"] % 2  # two producers: an even ring (see _produce)
     grid = info["grid"]
     if deterministic:
         part = torch.empty((B, grid[0] * 2, COUT), device=x.device, dtype=torch.float32)

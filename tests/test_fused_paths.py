@@ -184,7 +184,7 @@ def test_the_streamed_loop_computes_the_offsets_the_table_holds(shape, k, stream
     torch.manual_seed(0)
     x = torch.randn(*shape)
     w, b = torch.randn(6, shape[1], k, k) * 0.2, torch.randn(6)
-    table = _raw(x, w, b, prep=dict(stream_k=stream_k))
+    table = _raw(x, w, b, prep=dict(stream_k=stream_k, stream_arith=False))
     arith = _raw(x, w, b, prep=dict(stream_k=stream_k, stream_arith=True))
     assert torch.equal(table, arith), (table - arith).abs().max()
     ref = _reference(x, w, b)
@@ -206,6 +206,30 @@ def test_the_streamed_loop_reads_tap_major_once_the_shape_is_compiled_in(shape, 
     _lay_weights_out_in_natural_order(monkeypatch)
     twin = _raw(x, w, b, path=path, prep=dict(stream_arith=True, stream_k=32))
     assert (twin.double() - ref).abs().max() > 5e-2 * ref.abs().max()
+
+
+@pytest.mark.parametrize("layout, cin, k, tap_loop, staged, chunk", [
+    ("contiguous", 32, 3, True, True, 32),  # K = 288, whole chunks of 32: staged to channels-last, tap loop
+    ("channels_last", 16, 5, True, False, 16),  # K = 400, chunks of 16, read in place
+    ("strided", 48, 3, True, True, 16),
+    ("contiguous", 20, 3, False, False, 16),  # K = 180, 20 channels: no whole chunks, the koff table
+])
+def test_a_long_k_in_whole_channel_chunks_takes_the_tap_loop_by_default(layout, cin, k, tap_loop, staged, chunk,
+                                                                       monkeypatch):
+    # measured (H200, 16x64x56x56 -> 128, 3x3): 0.110 ms fp32 with the staged tap loop against 0.480 with the table
+    torch.manual_seed(2)
+    x, w, b = _inputs(layout, shape=(2, cin, 5, 7), cout=6, k=k)
+    w = w * 0.1
+    _, args, cex = fused._prepare(x, w, b, "tf32")
+    assert cex["NUM_CHUNKS"] == 0 and cex["CL"] is tap_loop and (cex["CIN"] == cin) is tap_loop
+    assert (args[0] is not x) is staged and cex["STREAM_K"] == chunk
+    # asked for the natural read, the loop keeps the table
+    _, _, natural = fused._prepare(x, w, b, "tf32", path="natural")
+    assert natural["CIN"] == 0 and not natural["CL"]
+    monkeypatch.setattr(fused.conv2d_gelu_gap_kernel, "configs", fused._CONFIGS[:1])
+    got = fused.conv2d_gelu_gap(x, w, b)
+    ref = _reference(x, w, b)
+    assert (got.double() - ref).abs().max() <= 5e-3 * ref.abs().max()
 
 
 def test_a_stream_chunk_that_is_not_a_power_of_two_is_a_one_line_error():

@@ -30,6 +30,11 @@ VARIANTS = {
     "p2": dict(programs_per_sm=2),
     "p4": dict(programs_per_sm=4),
     "nogelu": dict(gelu_mode=2),  # probe: no activation (wrong values): the data path alone
+    # two producer partitions on alternate tiles (16 warps: 128 registers each), an even ring
+    "2p": dict(NPROD=2, STAGES=2, maxnreg=128, C_REGS=128, P_REGS=128),
+    "2p4": dict(NPROD=2, STAGES=4, maxnreg=128, C_REGS=128, P_REGS=128),
+    "2pn": dict(NPROD=2, STAGES=2, maxnreg=128, C_REGS=128, P_REGS=128, gelu_mode=2),
+    "2pp2": dict(NPROD=2, STAGES=2, maxnreg=128, C_REGS=128, P_REGS=128, programs_per_sm=2),
     "r128": dict(maxnreg=128, C_REGS=128, P_REGS=128),
 }
 
@@ -55,7 +60,7 @@ def ref64(x, w, b):
     return F.gelu(F.conv2d(x.double(), w.double(), b.double())).mean((2, 3))
 
 
-def check(out):
+def check(out, variants):
     dev = torch.device("cuda")
     rows, ok = [], True
     for case in CASES:
@@ -69,15 +74,15 @@ def check(out):
             port = fused.conv2d_gelu_gap(x, w, bias)
             e_port = (port.double() - r).abs().max().item()
             why = hopper.supported(x, w)
-            for det in (False, True):
-                row = dict(case=list(case[:7]), layout=layout, dtype=str(dtype)[6:], det=det)
+            for det, vname in [(d, v) for v in variants for d in ((False, True) if v == variants[0] else (False,))]:
+                row = dict(case=list(case[:7]), layout=layout, dtype=str(dtype)[6:], det=det, variant=vname)
                 if why:
                     row.update(ok=True, unsupported=why)
                     rows.append(row)
                     print(json.dumps(row), flush=True)
                     continue
                 try:
-                    y = hopper.conv2d_gelu_gap_hopper(x, w, bias, deterministic=det)
+                    y = hopper.conv2d_gelu_gap_hopper(x, w, bias, deterministic=det, **VARIANTS[vname])
                     torch.cuda.synchronize()
                     e = (y.double() - r).abs().max().item()
                     row.update(err=e, err_portable=e_port, ok=bool(e <= 2 * e_port + 1e-6))
@@ -127,6 +132,7 @@ def main():
     ap.add_argument("--rep", type=int, default=100)
     ap.add_argument("--skip-check", action="store_true")
     ap.add_argument("--no-timings", action="store_true")
+    ap.add_argument("--check-variants", default="base", help="launch variants checked (the first in both modes)")
     opt = ap.parse_args()
     os.makedirs(opt.out, exist_ok=True)
     out = dict(device=torch.cuda.get_device_name(), torch=torch.__version__, triton=triton.__version__,
@@ -134,7 +140,7 @@ def main():
     path = os.path.join(opt.out, "hopper_dev_check.json" if opt.no_timings else "hopper_dev.json")
     try:
         if not opt.skip_check:
-            check(out)
+            check(out, opt.check_variants.split(","))
             json.dump(out, open(path, "w"), indent=1)
         if not opt.no_timings:
             timings(out, opt.variants.split(","), opt.rep)
