@@ -136,7 +136,8 @@ if gluon is not None:
 
     @gluon.jit
     def _consume(x_ptr, b_ptr, out_ptr, sched, smem, bars, NCH: gl.constexpr, STAGES: gl.constexpr,
-                 BIAS_K: gl.constexpr, EXACT: gl.constexpr, DETERMINISTIC: gl.constexpr, CID: gl.constexpr):
+                 BIAS_K: gl.constexpr, EXACT: gl.constexpr, DETERMINISTIC: gl.constexpr, CID: gl.constexpr,
+                 A_REGS: gl.constexpr):
         x_img, t_begin, t_end, n_tw, OW, b, pid_g, pid_c, C_OUT, inv_area = sched
         x_smem, w_smem = smem
         ready, empty = bars
@@ -152,6 +153,12 @@ if gluon is not None:
             bias = gl.load(b_ptr + offs_n, mask=n_ok, other=0.0).to(gl.float32)
         part = gl.zeros([64], gl.float32, gl.SliceLayout(1, acc_l))
         acc = gl.zeros([64, 128], gl.float32, acc_l)
+        if A_REGS:  # the weights as the register A operand, loaded once: the MMAs read only x from shared memory
+            a_l: gl.constexpr = gl.DotOperandLayout(operand_index=0, parent=acc_l,
+                                                  k_width=32 // x_ptr.dtype.element_ty.primitive_bitwidth)
+            wa = ()
+            for c in gl.static_range(NCH):
+                wa = wa + (w_smem.index(c).load(a_l),)
         n_mine = (t_end - t_begin - CID + 1) // 2
         for j in range(n_mine):
             i = 2 * j + CID
@@ -159,8 +166,11 @@ if gluon is not None:
             _oh, _ow0, first = _tile_of(t_begin + i, n_tw, OW)
             mbarrier.wait(ready.index(s), (i // STAGES) & 1)
             for c in gl.static_range(NCH):
-                acc = warpgroup_mma(w_smem.index(c), x_smem.index(s * NCH + c).permute((1, 0)), acc, use_acc=c > 0,
-                                    is_async=True)
+                if A_REGS:
+                    a = wa[c]
+                else:
+                    a = w_smem.index(c)
+                acc = warpgroup_mma(a, x_smem.index(s * NCH + c).permute((1, 0)), acc, use_acc=c > 0, is_async=True)
             acc = warpgroup_mma_wait(0, deps=[acc])
             mbarrier.arrive(empty.index(s), count=1)
             v = _gelu(acc + bias[:, None], EXACT)
@@ -177,6 +187,7 @@ if gluon is not None:
         x_ptr, w_ptr, b_ptr, out_ptr, sched, strides, smem, bars, CIN: gl.constexpr, KH: gl.constexpr,
         KW: gl.constexpr, NCH: gl.constexpr, STAGES: gl.constexpr, BIAS_K: gl.constexpr, ROUND: gl.constexpr,
         EXACT: gl.constexpr, DETERMINISTIC: gl.constexpr, P_WARPS: gl.constexpr, NPROD: gl.constexpr,
+        A_REGS: gl.constexpr,
     ):
         _produce(x_ptr, sched, strides, smem, bars, CIN, KH, KW, NCH, STAGES, BIAS_K, ROUND, P_WARPS, 0, NPROD)
 
@@ -185,6 +196,7 @@ if gluon is not None:
         x_ptr, w_ptr, b_ptr, out_ptr, sched, strides, smem, bars, CIN: gl.constexpr, KH: gl.constexpr,
         KW: gl.constexpr, NCH: gl.constexpr, STAGES: gl.constexpr, BIAS_K: gl.constexpr, ROUND: gl.constexpr,
         EXACT: gl.constexpr, DETERMINISTIC: gl.constexpr, P_WARPS: gl.constexpr, NPROD: gl.constexpr,
+        A_REGS: gl.constexpr,
     ):
         _produce(x_ptr, sched, strides, smem, bars, CIN, KH, KW, NCH, STAGES, BIAS_K, ROUND, P_WARPS, 1, NPROD)
 
@@ -193,16 +205,18 @@ if gluon is not None:
         x_ptr, w_ptr, b_ptr, out_ptr, sched, strides, smem, bars, CIN: gl.constexpr, KH: gl.constexpr,
         KW: gl.constexpr, NCH: gl.constexpr, STAGES: gl.constexpr, BIAS_K: gl.constexpr, ROUND: gl.constexpr,
         EXACT: gl.constexpr, DETERMINISTIC: gl.constexpr, P_WARPS: gl.constexpr, NPROD: gl.constexpr,
+        A_REGS: gl.constexpr,
     ):
-        _consume(x_ptr, b_ptr, out_ptr, sched, smem, bars, NCH, STAGES, BIAS_K, EXACT, DETERMINISTIC, 0)
+        _consume(x_ptr, b_ptr, out_ptr, sched, smem, bars, NCH, STAGES, BIAS_K, EXACT, DETERMINISTIC, 0, A_REGS)
 
     @gluon.jit
     def _consumer1(
         x_ptr, w_ptr, b_ptr, out_ptr, sched, strides, smem, bars, CIN: gl.constexpr, KH: gl.constexpr,
         KW: gl.constexpr, NCH: gl.constexpr, STAGES: gl.constexpr, BIAS_K: gl.constexpr, ROUND: gl.constexpr,
         EXACT: gl.constexpr, DETERMINISTIC: gl.constexpr, P_WARPS: gl.constexpr, NPROD: gl.constexpr,
+        A_REGS: gl.constexpr,
     ):
-        _consume(x_ptr, b_ptr, out_ptr, sched, smem, bars, NCH, STAGES, BIAS_K, EXACT, DETERMINISTIC, 1)
+        _consume(x_ptr, b_ptr, out_ptr, sched, smem, bars, NCH, STAGES, BIAS_K, EXACT, DETERMINISTIC, 1, A_REGS)
 
     @gluon.jit
     def conv2d_gelu_gap_ws_kernel(
@@ -210,7 +224,7 @@ if gluon is not None:
         CIN: gl.constexpr, KH: gl.constexpr, KW: gl.constexpr, NCH: gl.constexpr, STAGES: gl.constexpr,
         BIAS_K: gl.constexpr, ROUND: gl.constexpr, EXACT: gl.constexpr,
         DETERMINISTIC: gl.constexpr, P_WARPS: gl.constexpr, C_REGS: gl.constexpr, P_REGS: gl.constexpr,
-        NPROD: gl.constexpr,
+        NPROD: gl.constexpr, A_REGS: gl.constexpr,
     ):
         pid_g = gl.program_id(0)
         b = gl.program_id(1)
@@ -260,22 +274,22 @@ if gluon is not None:
         if NPROD == 1:
             gl.warp_specialize([
                 (_consumer0, (x_ptr, wp_ptr, b_ptr, out_ptr, sched, strides, smem, bars, CIN, KH, KW, NCH, STAGES,
-                              BIAS_K, ROUND, EXACT, DETERMINISTIC, P_WARPS, NPROD)),
+                              BIAS_K, ROUND, EXACT, DETERMINISTIC, P_WARPS, NPROD, A_REGS)),
                 (_consumer1, (x_ptr, wp_ptr, b_ptr, out_ptr, sched, strides, smem, bars, CIN, KH, KW, NCH, STAGES,
-                              BIAS_K, ROUND, EXACT, DETERMINISTIC, P_WARPS, NPROD)),
+                              BIAS_K, ROUND, EXACT, DETERMINISTIC, P_WARPS, NPROD, A_REGS)),
                 (_producer0, (x_ptr, wp_ptr, b_ptr, out_ptr, sched, strides, smem, bars, CIN, KH, KW, NCH, STAGES,
-                              BIAS_K, ROUND, EXACT, DETERMINISTIC, P_WARPS, NPROD)),
+                              BIAS_K, ROUND, EXACT, DETERMINISTIC, P_WARPS, NPROD, A_REGS)),
             ], [4, P_WARPS], [C_REGS, P_REGS])
         else:
             gl.warp_specialize([
                 (_consumer0, (x_ptr, wp_ptr, b_ptr, out_ptr, sched, strides, smem, bars, CIN, KH, KW, NCH, STAGES,
-                              BIAS_K, ROUND, EXACT, DETERMINISTIC, P_WARPS, NPROD)),
+                              BIAS_K, ROUND, EXACT, DETERMINISTIC, P_WARPS, NPROD, A_REGS)),
                 (_consumer1, (x_ptr, wp_ptr, b_ptr, out_ptr, sched, strides, smem, bars, CIN, KH, KW, NCH, STAGES,
-                              BIAS_K, ROUND, EXACT, DETERMINISTIC, P_WARPS, NPROD)),
+                              BIAS_K, ROUND, EXACT, DETERMINISTIC, P_WARPS, NPROD, A_REGS)),
                 (_producer0, (x_ptr, wp_ptr, b_ptr, out_ptr, sched, strides, smem, bars, CIN, KH, KW, NCH, STAGES,
-                              BIAS_K, ROUND, EXACT, DETERMINISTIC, P_WARPS, NPROD)),
+                              BIAS_K, ROUND, EXACT, DETERMINISTIC, P_WARPS, NPROD, A_REGS)),
                 (_producer1, (x_ptr, wp_ptr, b_ptr, out_ptr, sched, strides, smem, bars, CIN, KH, KW, NCH, STAGES,
-                              BIAS_K, ROUND, EXACT, DETERMINISTIC, P_WARPS, NPROD)),
+                              BIAS_K, ROUND, EXACT, DETERMINISTIC, P_WARPS, NPROD, A_REGS)),
             ], [4, P_WARPS, P_WARPS], [C_REGS, P_REGS, P_REGS])
 
 
@@ -317,7 +331,7 @@ def supported(x, weight, input_precision="tf32"):
 
 #: launch parameters: ring stages, producer warps and registers per thread (consumer, producer); the default
 #: partition (consumer 0) gets what maxnreg leaves
-LAUNCH = dict(STAGES=3, P_WARPS=4, C_REGS=160, P_REGS=128, maxnreg=160, programs_per_sm=1, NPROD=1)
+LAUNCH = dict(STAGES=3, P_WARPS=4, C_REGS=160, P_REGS=128, maxnreg=160, programs_per_sm=1, NPROD=1, A_REGS=False)
 
 
 def conv2d_gelu_gap_hopper(x, weight, bias, *, input_precision="tf32", deterministic=False, gelu=None, **launch):
@@ -343,7 +357,7 @@ def conv2d_gelu_gap_hopper(x, weight, bias, *, input_precision="tf32", determini
         CIN=CIN, KH=KH, KW=KW, NCH=nch, STAGES=ring_stages(nch, x.element_size(), kw["STAGES"]), BIAS_K=bias_k,
         ROUND=cx["TF32_RNE"],
         EXACT=kw.get("gelu_mode", int(gelu == "exact")), P_WARPS=kw["P_WARPS"], C_REGS=kw["C_REGS"],
-        P_REGS=kw["P_REGS"], NPROD=kw["NPROD"],
+        P_REGS=kw["P_REGS"], NPROD=kw["NPROD"], A_REGS=kw["A_REGS"],
     )
     if meta["NPROD"] == 2:
         meta["STAGES"] -= meta["STAGES"] % 2  # two producers: an even ring (see _produce)

@@ -81,9 +81,14 @@ def conv2d_examples(
     max_macs: int | None = None,
     max_outputs: int | None = None,
     tile_edges: bool = True,
+    in_channels_step: int = 1,
 ):
     """Examples for conv2d_gelu_gap: every size shrinks toward 1, H and W toward the kernel size
     (1x1 outputs, where pooling hides nothing).
+
+    ``in_channels_step`` draws in_channels as multiples of it (from ``in_channels_step`` to ``max_in_channels``):
+    a kernel path that needs whole channel chunks (the fused kernel's streamed tap loop: 16) is then reached on
+    most examples instead of a few.
 
     ``max_macs`` caps batch x out x Ho x Wo x in x kh x kw (the interpreter is slow): sizes are drawn in
     an order where each bound depends only on earlier draws, so shrinking an early size only widens the
@@ -97,6 +102,10 @@ def conv2d_examples(
                         ("max_out_channels", max_out_channels), ("max_kernel_size", max_kernel_size)):
         _check_range(name, value, 1)
     _check_range("max_extra", max_extra, 0)
+    _check_range("in_channels_step", in_channels_step, 1)
+    if in_channels_step > max_in_channels:
+        raise ValueError(f"in_channels_step={in_channels_step!r} > max_in_channels={max_in_channels!r}: no "
+                         f"in_channels to draw; lower the step or raise max_in_channels")
     if max_macs is not None:
         _check_range("max_macs", max_macs, 1)
     if max_outputs is not None:
@@ -131,7 +140,11 @@ def conv2d_examples(
     def examples(draw):
         kh = draw(st.integers(1, max_kernel_size))
         kw = draw(st.integers(1, max_kernel_size)) if rectangular_kernels else kh
-        c_in = sized(draw, 1, max_in_channels, budget // (kh * kw))
+        if in_channels_step == 1:
+            c_in = sized(draw, 1, max_in_channels, budget // (kh * kw))
+        else:  # whole steps, the budget kept where a step fits in it
+            steps = sized(draw, 1, max_in_channels // in_channels_step, budget // (kh * kw * in_channels_step))
+            c_in = steps * in_channels_step
         per_pixel = c_in * kh * kw
         c_out = sized(draw, 1, max_out_channels, min(budget // per_pixel, out_budget))
         per_pixel *= c_out

@@ -101,6 +101,30 @@ def test_the_path_passes_the_fused_kernels_contract_on_every_config(path, monkey
     assert any(taken), f"path={path!r} never read x channels-last in {len(taken)} calls: the test proved nothing"
 
 
+def test_the_default_tap_loop_passes_the_fused_kernels_contract_on_every_config(monkeypatch):
+    # the streamed tap loop (a long K in whole chunks of 16 channels), the default since the H200 run: in_channels
+    # drawn in steps of 16 so most examples with kernel_size >= 3 take it; the spy sees it taken
+    taken, prepare = [], fused._prepare
+
+    def spy(*args, **kwargs):
+        out = prepare(*args, **kwargs)
+        taken.append(out[2]["NUM_CHUNKS"] == 0 and out[2]["CL"])
+        return out
+
+    monkeypatch.setattr(fused, "_prepare", spy)
+    record = registry.get("conv2d_gelu_gap.fused")
+    cand = candidates.load(record.name, kwargs=record.kwargs)
+    examples = int(os.environ.get("FUSEFUZZ_PATHS_EXAMPLES", "4"))
+    options = dict(in_channels_step=16)
+    if backend.name() != "cuda":
+        options.update(max_macs=150_000, max_batch=2, max_out_channels=8, max_extra=3)
+    result = campaign.run_campaign(PROBLEM, cand, profile=os.environ.get("FUSEFUZZ_PATHS_PROFILE", "dev"),
+                                   max_examples=examples, seed=3, strategy_options=options)
+    assert result.verdict == "pass", [f.message for f in result.failures]
+    assert len(result.configs) == len(fused._CONFIGS) and result.examples_run >= examples
+    assert any(taken), f"the tap loop was never taken in {len(taken)} calls: the test proved nothing"
+
+
 def test_weights_in_the_natural_order_under_a_taps_major_read_are_caught(monkeypatch):
     # the twin of the channels-last path with its one invariant broken (prep lays the weights out (ci, ky, kx),
     # the main kernel reads them (ky, kx, ci)): the same example that passes above must fail as a mismatch

@@ -42,6 +42,14 @@ def test_examples_respect_ranges_and_budget(ex):
     assert 0 <= ex.seed < 2**32
 
 
+@settings(max_examples=100, suppress_health_check=[HealthCheck.too_slow], database=None)
+@given(conv2d_examples(max_macs=200_000, in_channels_step=16))
+def test_in_channels_step_draws_whole_steps_within_the_budget(ex):
+    k = ex["kernel_size"]
+    assert ex["in_channels"] in (16, 32, 48, 64)
+    assert _macs(ex) <= max(200_000, ex["in_channels"] * ex["out_channels"] * k * k)
+
+
 def test_all_regimes_are_reachable():
     seen = set()
 
@@ -61,6 +69,8 @@ def test_all_regimes_are_reachable():
     (dict(max_extra=-1), "max_extra=-1"),
     (dict(dtypes=("float64",)), "dtypes=('float64',)"),
     (dict(layouts=()), "layouts=()"),
+    (dict(in_channels_step=0), "in_channels_step=0"),
+    (dict(in_channels_step=32, max_in_channels=16), "in_channels_step=32 > max_in_channels=16"),
 ])
 def test_bad_options_name_the_value(kwargs, message):
     with pytest.raises(ValueError, match=message.replace("(", r"\(").replace(")", r"\)")):
