@@ -1,0 +1,48 @@
+"""The warp-specialized Gluon kernel (kernels/conv2d_gelu_gap_hopper.py): a measured experiment, not dispatched.
+
+Gluon has no interpreter, so on this machine the tests check what it says about the cases it cannot run; its
+numbers are proven on a Hopper GPU only (the gpu-marked test here, and benchmarks/dev/hopper_dev.py)."""
+
+import pytest
+import torch
+from fusefuzz.harness import backend
+
+backend.select()
+from fusefuzz.kernels import conv2d_gelu_gap_fused as fused  # noqa: E402
+from fusefuzz.kernels import conv2d_gelu_gap_hopper as hopper  # noqa: E402
+
+
+def test_off_a_hopper_gpu_it_says_why_and_runs_nothing():
+    x, w, b = torch.randn(1, 8, 5, 140), torch.randn(4, 8, 3, 3), torch.randn(4)
+    why = hopper.supported(x, w)
+    assert why and ("interpreter" in why or "Hopper" in why or "Gluon" in why), why
+    with pytest.raises(ValueError, match=r"^conv2d_gelu_gap_hopper: ") as err:
+        hopper.conv2d_gelu_gap_hopper(x, w, b)
+    assert "\n" not in str(err.value)
+
+
+@pytest.mark.parametrize("nch, elem_bytes, want, stages", [
+    (5, 4, 3, 3),  # the headline at fp32: 16 x-buffers (15 used) + 8 weight buffers, 160 KB
+    (5, 4, 4, 3),  # 4 stages would need 32 buffers: 256 KB
+    (9, 4, 2, 1),  # K = 144 at fp32: no two stages fit (the kernel is then unsupported)
+    (9, 2, 3, 3),  # ... at 16 bits they do
+])
+def test_the_ring_keeps_to_shared_memory(nch, elem_bytes, want, stages):
+    assert hopper.ring_stages(nch, elem_bytes, want) == stages
+
+
+@pytest.mark.gpu
+@pytest.mark.parametrize("dtype", [torch.float32, torch.bfloat16])
+@pytest.mark.parametrize("variant", [{}, dict(NPROD=2, STAGES=2, maxnreg=128, C_REGS=128, P_REGS=128)])
+def test_on_a_hopper_gpu_it_agrees_with_the_portable_kernel(dtype, variant):
+    if not torch.cuda.is_available() or torch.cuda.get_device_capability()[0] != 9:
+        pytest.skip("needs a Hopper GPU (sm_90)")
+    torch.manual_seed(0)
+    x = torch.randn(3, 8, 21, 300, device="cuda").to(dtype)
+    w = (torch.randn(70, 8, 3, 3, device="cuda") / 8.5).to(dtype)
+    b = torch.randn(70, device="cuda").to(dtype)
+    ref = torch.nn.functional.gelu(torch.nn.functional.conv2d(x.double(), w.double(), b.double())).mean((2, 3))
+    err_portable = (fused.conv2d_gelu_gap(x, w, b).double() - ref).abs().max().item()
+    for det in (False, True):
+        got = hopper.conv2d_gelu_gap_hopper(x, w, b, deterministic=det, **variant)
+        assert (got.double() - ref).abs().max().item() <= 2 * err_portable + 1e-6
