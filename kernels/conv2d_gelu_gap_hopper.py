@@ -25,6 +25,7 @@ on any other device :func:`supported` says why it does not apply and the portabl
 import torch
 import triton
 from fusefuzz.kernels import conv2d_gelu_gap_fused as fused
+from fusefuzz.kernels.gelu import gelu_erf, gelu_poly5
 
 try:  # Gluon: triton >= 3.5; absent or changed elsewhere -> the portable kernel only
     from triton.experimental import gluon
@@ -50,27 +51,13 @@ if gluon is not None:
 
     @gluon.jit
     def _gelu(z, EXACT: gl.constexpr):
-        # max(z, 0) - |z| 2**g(|z|): kernels/gelu.py has the two fits (exact-grade degree 8, declared poly5);
+        # the two GELUs of kernels/gelu.py (exact-grade, declared poly5), called as they are;
         # EXACT == 2: no activation at all (a timing probe, wrong values; benchmarks/dev/hopper_dev.py only)
         if EXACT == 2:
             return z
-        t = gl.abs(z)
         if EXACT == 1:
-            g = t * -2.7719738682208117e-06 + 3.8619855331489816e-05
-            g = g * t + -0.0001825434301281348
-            g = g * t + -0.00014587999612558633
-            g = g * t + 0.007075484376400709
-            g = g * t + -0.05250503867864609
-            g = g * t + -0.45920491218566895
-            g = g * t + -1.1511057615280151
-            g = g * t + -1.0
-        else:
-            g = t * -0.0004099327779840678 + 0.006627186201512814
-            g = g * t + -0.050711795687675476
-            g = g * t + -0.4610411524772644
-            g = g * t + -1.15049409866333
-            g = g * t + -1.0000321865081787
-        return gl.maximum(z, 0.0) - t * gl.exp2(g)
+            return gelu_erf(z)
+        return gelu_poly5(z)
 
     @gluon.jit
     def _tile_of(t, n_tw, OW):
@@ -183,40 +170,20 @@ if gluon is not None:
             gl.atomic_add(out_ptr + b.to(gl.int64) * C_OUT + offs_n, part, mask=n_ok)
 
     @gluon.jit
-    def _producer0(
-        x_ptr, w_ptr, b_ptr, out_ptr, sched, strides, smem, bars, CIN: gl.constexpr, KH: gl.constexpr,
-        KW: gl.constexpr, NCH: gl.constexpr, STAGES: gl.constexpr, BIAS_K: gl.constexpr, ROUND: gl.constexpr,
-        EXACT: gl.constexpr, DETERMINISTIC: gl.constexpr, P_WARPS: gl.constexpr, NPROD: gl.constexpr,
-        A_REGS: gl.constexpr,
+    def _part(
+        run, CIN: gl.constexpr, KH: gl.constexpr, KW: gl.constexpr, NCH: gl.constexpr, STAGES: gl.constexpr,
+        BIAS_K: gl.constexpr, ROUND: gl.constexpr, EXACT: gl.constexpr, DETERMINISTIC: gl.constexpr,
+        P_WARPS: gl.constexpr, NPROD: gl.constexpr, A_REGS: gl.constexpr, ROLE: gl.constexpr,
     ):
-        _produce(x_ptr, sched, strides, smem, bars, CIN, KH, KW, NCH, STAGES, BIAS_K, ROUND, P_WARPS, 0, NPROD)
-
-    @gluon.jit
-    def _producer1(
-        x_ptr, w_ptr, b_ptr, out_ptr, sched, strides, smem, bars, CIN: gl.constexpr, KH: gl.constexpr,
-        KW: gl.constexpr, NCH: gl.constexpr, STAGES: gl.constexpr, BIAS_K: gl.constexpr, ROUND: gl.constexpr,
-        EXACT: gl.constexpr, DETERMINISTIC: gl.constexpr, P_WARPS: gl.constexpr, NPROD: gl.constexpr,
-        A_REGS: gl.constexpr,
-    ):
-        _produce(x_ptr, sched, strides, smem, bars, CIN, KH, KW, NCH, STAGES, BIAS_K, ROUND, P_WARPS, 1, NPROD)
-
-    @gluon.jit
-    def _consumer0(
-        x_ptr, w_ptr, b_ptr, out_ptr, sched, strides, smem, bars, CIN: gl.constexpr, KH: gl.constexpr,
-        KW: gl.constexpr, NCH: gl.constexpr, STAGES: gl.constexpr, BIAS_K: gl.constexpr, ROUND: gl.constexpr,
-        EXACT: gl.constexpr, DETERMINISTIC: gl.constexpr, P_WARPS: gl.constexpr, NPROD: gl.constexpr,
-        A_REGS: gl.constexpr,
-    ):
-        _consume(x_ptr, b_ptr, out_ptr, sched, smem, bars, NCH, STAGES, BIAS_K, EXACT, DETERMINISTIC, 0, A_REGS)
-
-    @gluon.jit
-    def _consumer1(
-        x_ptr, w_ptr, b_ptr, out_ptr, sched, strides, smem, bars, CIN: gl.constexpr, KH: gl.constexpr,
-        KW: gl.constexpr, NCH: gl.constexpr, STAGES: gl.constexpr, BIAS_K: gl.constexpr, ROUND: gl.constexpr,
-        EXACT: gl.constexpr, DETERMINISTIC: gl.constexpr, P_WARPS: gl.constexpr, NPROD: gl.constexpr,
-        A_REGS: gl.constexpr,
-    ):
-        _consume(x_ptr, b_ptr, out_ptr, sched, smem, bars, NCH, STAGES, BIAS_K, EXACT, DETERMINISTIC, 1, A_REGS)
+        # every partition runs this (Gluon's worker partitions share one signature): ROLE 0 / 1 consumes the even /
+        # odd tiles, ROLE 2 / 3 is producer 0 / 1; ``run`` holds the pointers, schedule, shared buffers, barriers
+        x_ptr, b_ptr, out_ptr, sched, strides, smem, bars = run
+        if ROLE < 2:
+            _consume(x_ptr, b_ptr, out_ptr, sched, smem, bars, NCH, STAGES, BIAS_K, EXACT, DETERMINISTIC, ROLE,
+                     A_REGS)
+        else:
+            _produce(x_ptr, sched, strides, smem, bars, CIN, KH, KW, NCH, STAGES, BIAS_K, ROUND, P_WARPS, ROLE - 2,
+                     NPROD)
 
     @gluon.jit
     def conv2d_gelu_gap_ws_kernel(
@@ -270,26 +237,20 @@ if gluon is not None:
         strides = (sxc, sxh, sxw)
         smem = (x_smem, w_smem)
         bars = (ready, empty)
+        run = (x_ptr, b_ptr, out_ptr, sched, strides, smem, bars)
         # the constexprs written into each partition's tuple (a tuple variable turns them into tensors in 3.9)
         if NPROD == 1:
             gl.warp_specialize([
-                (_consumer0, (x_ptr, wp_ptr, b_ptr, out_ptr, sched, strides, smem, bars, CIN, KH, KW, NCH, STAGES,
-                              BIAS_K, ROUND, EXACT, DETERMINISTIC, P_WARPS, NPROD, A_REGS)),
-                (_consumer1, (x_ptr, wp_ptr, b_ptr, out_ptr, sched, strides, smem, bars, CIN, KH, KW, NCH, STAGES,
-                              BIAS_K, ROUND, EXACT, DETERMINISTIC, P_WARPS, NPROD, A_REGS)),
-                (_producer0, (x_ptr, wp_ptr, b_ptr, out_ptr, sched, strides, smem, bars, CIN, KH, KW, NCH, STAGES,
-                              BIAS_K, ROUND, EXACT, DETERMINISTIC, P_WARPS, NPROD, A_REGS)),
+                (_part, (run, CIN, KH, KW, NCH, STAGES, BIAS_K, ROUND, EXACT, DETERMINISTIC, P_WARPS, 1, A_REGS, 0)),
+                (_part, (run, CIN, KH, KW, NCH, STAGES, BIAS_K, ROUND, EXACT, DETERMINISTIC, P_WARPS, 1, A_REGS, 1)),
+                (_part, (run, CIN, KH, KW, NCH, STAGES, BIAS_K, ROUND, EXACT, DETERMINISTIC, P_WARPS, 1, A_REGS, 2)),
             ], [4, P_WARPS], [C_REGS, P_REGS])
         else:
             gl.warp_specialize([
-                (_consumer0, (x_ptr, wp_ptr, b_ptr, out_ptr, sched, strides, smem, bars, CIN, KH, KW, NCH, STAGES,
-                              BIAS_K, ROUND, EXACT, DETERMINISTIC, P_WARPS, NPROD, A_REGS)),
-                (_consumer1, (x_ptr, wp_ptr, b_ptr, out_ptr, sched, strides, smem, bars, CIN, KH, KW, NCH, STAGES,
-                              BIAS_K, ROUND, EXACT, DETERMINISTIC, P_WARPS, NPROD, A_REGS)),
-                (_producer0, (x_ptr, wp_ptr, b_ptr, out_ptr, sched, strides, smem, bars, CIN, KH, KW, NCH, STAGES,
-                              BIAS_K, ROUND, EXACT, DETERMINISTIC, P_WARPS, NPROD, A_REGS)),
-                (_producer1, (x_ptr, wp_ptr, b_ptr, out_ptr, sched, strides, smem, bars, CIN, KH, KW, NCH, STAGES,
-                              BIAS_K, ROUND, EXACT, DETERMINISTIC, P_WARPS, NPROD, A_REGS)),
+                (_part, (run, CIN, KH, KW, NCH, STAGES, BIAS_K, ROUND, EXACT, DETERMINISTIC, P_WARPS, 2, A_REGS, 0)),
+                (_part, (run, CIN, KH, KW, NCH, STAGES, BIAS_K, ROUND, EXACT, DETERMINISTIC, P_WARPS, 2, A_REGS, 1)),
+                (_part, (run, CIN, KH, KW, NCH, STAGES, BIAS_K, ROUND, EXACT, DETERMINISTIC, P_WARPS, 2, A_REGS, 2)),
+                (_part, (run, CIN, KH, KW, NCH, STAGES, BIAS_K, ROUND, EXACT, DETERMINISTIC, P_WARPS, 2, A_REGS, 3)),
             ], [4, P_WARPS, P_WARPS], [C_REGS, P_REGS, P_REGS])
 
 
