@@ -30,13 +30,14 @@ def _reference(x, w, b):
     return torch.nn.functional.gelu(torch.nn.functional.conv2d(x.double(), w.double(), b.double())).mean((2, 3))
 
 
-def _record_channels_last_reads(monkeypatch):
-    """A list that gets, per call of ``fused._prepare``, whether the main kernel reads x channels-last."""
+def _record_channels_last_reads(monkeypatch, what=lambda cex: cex["CL"]):
+    """A list that gets, per call of ``fused._prepare``, ``what`` of its constexprs (default: whether the main
+    kernel reads x channels-last)."""
     taken, prepare = [], fused._prepare
 
     def spy(*args, **kwargs):
         out = prepare(*args, **kwargs)
-        taken.append(out[2]["CL"])
+        taken.append(what(out[2]))
         return out
 
     monkeypatch.setattr(fused, "_prepare", spy)
@@ -104,14 +105,7 @@ def test_the_path_passes_the_fused_kernels_contract_on_every_config(path, monkey
 def test_the_default_tap_loop_passes_the_fused_kernels_contract_on_every_config(monkeypatch):
     # the streamed tap loop (a long K in whole chunks of 16 channels), the default since the H200 run: in_channels
     # drawn in steps of 16 so most examples with kernel_size >= 3 take it; the spy sees it taken
-    taken, prepare = [], fused._prepare
-
-    def spy(*args, **kwargs):
-        out = prepare(*args, **kwargs)
-        taken.append(out[2]["NUM_CHUNKS"] == 0 and out[2]["CL"])
-        return out
-
-    monkeypatch.setattr(fused, "_prepare", spy)
+    taken = _record_channels_last_reads(monkeypatch, lambda cex: cex["NUM_CHUNKS"] == 0 and cex["CL"])
     record = registry.get("conv2d_gelu_gap.fused")
     cand = candidates.load(record.name, kwargs=record.kwargs)
     examples = int(os.environ.get("FUSEFUZZ_PATHS_EXAMPLES", "4"))
