@@ -254,6 +254,198 @@ if gluon is not None:
             ], [4, P_WARPS, P_WARPS], [C_REGS, P_REGS, P_REGS])
 
 
+    # ---- the row-ring design: each input row is loaded once per column block, not once per tap ----------------
+
+    @gluon.jit
+    def _rows_through(i, t_begin, OH, KH: gl.constexpr):
+        # input rows loaded by this program's tiles 0..i: a run of tiles down one column block loads KH rows at its
+        # first tile and one (its newest) at every other
+        return (i + 1) + (KH - 1) * (1 + (t_begin + i) // OH - t_begin // OH)
+
+    @gluon.jit
+    def _rows_tile(t, OH, OW):
+        # tile t of an image, tiles ordered down a column block: column block, output row, first column (the last
+        # block shifted left to end at OW) and the first column not already done by the block before
+        tw = t // OH
+        ow0 = gl.minimum(tw * 128, OW - 128)
+        return tw, t - tw * OH, ow0, tw * 128 - ow0
+
+    @gluon.jit
+    def _rows_produce(x_ptr, sched, strides, smem, bars, CIN: gl.constexpr, KH: gl.constexpr, KW: gl.constexpr,
+                      NCR: gl.constexpr, SLOTS: gl.constexpr, DK: gl.constexpr, ROUND: gl.constexpr):
+        # the producer loads the input rows in order (one producer: a ring slot's barriers are then never two
+        # phases behind a waiter): one row is CIN channels x (128 + KW - 1) columns, stored as NCR K-major
+        # [128 px, DK] chunks with K = (kx, ci): the chunk row p holds x[ci, row, ow0 + p + kx], so every tap of
+        # that row is an aligned MMA operand
+        x_img, t_begin, t_end, OH, OW, b, pid_g, pid_c, C_OUT, inv_area = sched
+        sxc, sxh, sxw = strides
+        x_smem, w_smem = smem
+        ready, empty = bars
+        KR: gl.constexpr = KW * CIN
+        VEC: gl.constexpr = 128 // x_ptr.dtype.element_ty.primitive_bitwidth
+        LP: gl.constexpr = gl.BlockedLayout([1, VEC], [32, 1], [4, 1], [1, 0])
+        offs_p = gl.arange(0, 128, layout=gl.SliceLayout(1, LP))
+        offs_k = gl.arange(0, DK, layout=gl.SliceLayout(0, LP))
+        p_off = offs_p.to(gl.int64) * sxw
+        p_ok = offs_p >= 0
+        for i in range(t_end - t_begin):
+            t = t_begin + i
+            tw, oh, ow0, _first = _rows_tile(t, OH, OW)
+            a = gl.maximum(t_begin, tw * OH) - tw * OH  # this run's first and last output rows
+            e = gl.minimum(t_end - 1, tw * OH + OH - 1) - tw * OH
+            start = (oh == a).to(gl.int32)
+            n_new = 1 + (KH - 1) * start
+            d0 = (1 - start) * (oh - a + KH - 1)
+            q0 = _rows_through(i, t_begin, OH, KH) - n_new
+            row0 = x_img + ow0.to(gl.int64) * sxw
+            for r in range(n_new):
+                d = d0 + r
+                q = q0 + r
+                s = q % SLOTS
+                row = row0 + (a + d).to(gl.int64) * sxh
+                xs = ()
+                for c in gl.static_range(NCR):
+                    f = c * DK + offs_k
+                    kx = f // CIN
+                    ci = f - kx * CIN
+                    k_off = ci.to(gl.int64) * sxc + kx.to(gl.int64) * sxw
+                    if (c + 1) * DK > KR:
+                        f_ok = f < KR
+                        k_off = gl.where(f_ok, k_off, 0)
+                        v = gl.load(row + (p_off[:, None] + k_off[None, :]), mask=f_ok[None, :] & p_ok[:, None],
+                                    other=0.0)
+                    else:
+                        v = gl.load(row + (p_off[:, None] + k_off[None, :]))
+                    if ROUND:  # half a TF32 ulp: the tensor core's truncation completes the rounding to nearest
+                        v = (v.to(gl.int32, bitcast=True) + 4096).to(gl.float32, bitcast=True)
+                    xs = xs + (v,)
+                mbarrier.wait(empty.index(s), ((q // SLOTS) & 1) ^ 1)
+                for c in gl.static_range(NCR):
+                    x_smem.index(s * NCR + c).store(xs[c])
+                fence_async_shared()
+                mbarrier.arrive(ready.index(s), count=1)
+                # the slot is free again after KH arrivals: one from each tile of this run that reads the row,
+                # the rest from here
+                u = gl.minimum(e, a + d) - gl.maximum(a, a + d - KH + 1) + 1
+                for _k in range(KH - u):
+                    mbarrier.arrive(empty.index(s), count=1)
+
+    @gluon.jit
+    def _rows_consume(x_ptr, b_ptr, out_ptr, sched, smem, bars, KH: gl.constexpr, NCR: gl.constexpr,
+                      SLOTS: gl.constexpr, EXACT: gl.constexpr, DETERMINISTIC: gl.constexpr, CID: gl.constexpr,
+                      A_REGS: gl.constexpr):
+        x_img, t_begin, t_end, OH, OW, b, pid_g, pid_c, C_OUT, inv_area = sched
+        x_smem, w_smem = smem
+        ready, empty = bars
+        IK: gl.constexpr = 8 if x_ptr.dtype.element_ty == gl.float32 else 16
+        acc_l: gl.constexpr = gl.NVMMADistributedLayout(version=[3, 0], warps_per_cta=[4, 1],
+                                                        instr_shape=[16, 128, IK])
+        offs_n = pid_c * 64 + gl.arange(0, 64, layout=gl.SliceLayout(1, acc_l))
+        n_ok = offs_n < C_OUT
+        cols = gl.arange(0, 128, layout=gl.SliceLayout(0, acc_l))
+        bias = gl.load(b_ptr + offs_n, mask=n_ok, other=0.0).to(gl.float32)
+        part = gl.zeros([64], gl.float32, gl.SliceLayout(1, acc_l))
+        acc = gl.zeros([64, 128], gl.float32, acc_l)
+        if A_REGS:
+            a_l: gl.constexpr = gl.DotOperandLayout(operand_index=0, parent=acc_l,
+                                                  k_width=32 // x_ptr.dtype.element_ty.primitive_bitwidth)
+            wa = ()
+            for c in gl.static_range(KH * NCR):
+                wa = wa + (w_smem.index(c).load(a_l),)
+        for j in range((t_end - t_begin - CID + 1) // 2):
+            i = 2 * j + CID
+            _tw, _oh, _ow0, first = _rows_tile(t_begin + i, OH, OW)
+            q_top = _rows_through(i, t_begin, OH, KH) - KH  # the counter of the tile's first input row
+            for ky in gl.static_range(KH):
+                q = q_top + ky
+                s = q % SLOTS
+                mbarrier.wait(ready.index(s), (q // SLOTS) & 1)
+                for c in gl.static_range(NCR):
+                    if A_REGS:
+                        a = wa[ky * NCR + c]
+                    else:
+                        a = w_smem.index(ky * NCR + c)
+                    acc = warpgroup_mma(a, x_smem.index(s * NCR + c).permute((1, 0)), acc, use_acc=ky + c > 0,
+                                        is_async=True)
+            acc = warpgroup_mma_wait(0, deps=[acc])
+            for ky in gl.static_range(KH):
+                mbarrier.arrive(empty.index((q_top + ky) % SLOTS), count=1)
+            v = _gelu(acc + bias[:, None], EXACT)
+            part += gl.sum(gl.where((cols >= first)[None, :], v, 0.0), axis=1)
+        part = part * inv_area
+        if DETERMINISTIC:
+            gl.store(out_ptr + ((b.to(gl.int64) * gl.num_programs(0) + pid_g) * 2 + CID) * C_OUT + offs_n, part,
+                     mask=n_ok)
+        else:
+            gl.atomic_add(out_ptr + b.to(gl.int64) * C_OUT + offs_n, part, mask=n_ok)
+
+    @gluon.jit
+    def _rows_part(
+        run, CIN: gl.constexpr, KH: gl.constexpr, KW: gl.constexpr, NCR: gl.constexpr, SLOTS: gl.constexpr,
+        DK: gl.constexpr, ROUND: gl.constexpr, EXACT: gl.constexpr, DETERMINISTIC: gl.constexpr,
+        A_REGS: gl.constexpr, ROLE: gl.constexpr,
+    ):
+        # ROLE 0 / 1 consumes the even / odd tiles, ROLE 2 produces
+        x_ptr, b_ptr, out_ptr, sched, strides, smem, bars = run
+        if ROLE < 2:
+            _rows_consume(x_ptr, b_ptr, out_ptr, sched, smem, bars, KH, NCR, SLOTS, EXACT, DETERMINISTIC, ROLE,
+                          A_REGS)
+        else:
+            _rows_produce(x_ptr, sched, strides, smem, bars, CIN, KH, KW, NCR, SLOTS, DK, ROUND)
+
+    @gluon.jit
+    def conv2d_gelu_gap_rows_kernel(
+        x_ptr, wp_ptr, b_ptr, out_ptr, C_OUT, OH, OW, sxb, sxc, sxh, sxw, inv_area,
+        CIN: gl.constexpr, KH: gl.constexpr, KW: gl.constexpr, NCR: gl.constexpr, SLOTS: gl.constexpr,
+        DK: gl.constexpr, ROUND: gl.constexpr, EXACT: gl.constexpr, DETERMINISTIC: gl.constexpr,
+        C_REGS: gl.constexpr, P_REGS: gl.constexpr, A_REGS: gl.constexpr,
+    ):
+        """The row-ring design: tiles of 128 output pixels x 64 channels walk down a column block, so the KH input
+        rows of one tile are the next tile's rows shifted by one; a producer loads only each tile's newest row
+        (in K order (kx, ci), one [128, DK] chunk per DK columns), and the consumers' MMAs for tap row ky read the
+        ring slot of input row oh + ky: KH * NCR wgmmas per tile, weights [64, DK] per (ky, chunk) resident."""
+        pid_g = gl.program_id(0)
+        b = gl.program_id(1)
+        pid_c = gl.program_id(2)
+        n_prog = gl.num_programs(0)
+        tiles = OH * gl.cdiv(OW, 128)
+        per = gl.cdiv(tiles, n_prog)
+        t_begin = gl.minimum(pid_g * per, tiles)
+        t_end = gl.minimum(t_begin + per, tiles)
+        KT: gl.constexpr = CIN * KH * KW
+        KR: gl.constexpr = KW * CIN
+        NXB: gl.constexpr = triton.next_power_of_2(SLOTS * NCR)
+        NWB: gl.constexpr = triton.next_power_of_2(KH * NCR)
+        dt: gl.constexpr = x_ptr.dtype.element_ty
+        sl: gl.constexpr = gl.NVMMASharedLayout(swizzle_byte_width=32, element_bitwidth=dt.primitive_bitwidth,
+                                                rank=2)
+        x_smem = gl.allocate_shared_memory(dt, [NXB, 128, DK], sl)
+        w_smem = gl.allocate_shared_memory(dt, [NWB, 64, DK], sl)
+        ready = gl.allocate_shared_memory(gl.int64, [SLOTS, 1], mbarrier.MBarrierLayout())
+        empty = gl.allocate_shared_memory(gl.int64, [SLOTS, 1], mbarrier.MBarrierLayout())
+        for s in gl.static_range(SLOTS):
+            mbarrier.init(ready.index(s), count=1)
+            mbarrier.init(empty.index(s), count=KH)
+        # the resident weights: chunk (ky, c) is wp[n, ky * KR + c * DK + e] (the prep kernel's taps-major K order)
+        WL: gl.constexpr = gl.BlockedLayout([1, 4], [8, 4], [4, 1], [1, 0])
+        offs_n = pid_c * 64 + gl.arange(0, 64, layout=gl.SliceLayout(1, WL))
+        for ky in gl.static_range(KH):
+            for c in gl.static_range(NCR):
+                f = c * DK + gl.arange(0, DK, layout=gl.SliceLayout(0, WL))
+                w = gl.load(wp_ptr + (offs_n.to(gl.int64)[:, None] * (KT + 2) + (ky * KR + f)[None, :]),
+                            mask=(offs_n < C_OUT)[:, None] & (f < KR)[None, :], other=0.0)
+                w_smem.index(ky * NCR + c).store(w)
+        fence_async_shared()
+        x_img = x_ptr + b.to(gl.int64) * sxb
+        sched = (x_img, t_begin, t_end, OH, OW, b, pid_g, pid_c, C_OUT, inv_area)
+        run = (x_ptr, b_ptr, out_ptr, sched, (sxc, sxh, sxw), (x_smem, w_smem), (ready, empty))
+        gl.warp_specialize([
+            (_rows_part, (run, CIN, KH, KW, NCR, SLOTS, DK, ROUND, EXACT, DETERMINISTIC, A_REGS, 0)),
+            (_rows_part, (run, CIN, KH, KW, NCR, SLOTS, DK, ROUND, EXACT, DETERMINISTIC, A_REGS, 1)),
+            (_rows_part, (run, CIN, KH, KW, NCR, SLOTS, DK, ROUND, EXACT, DETERMINISTIC, A_REGS, 2)),
+        ], [4, 4], [C_REGS, P_REGS])
+
+
 #: shared memory a program may use (the H100/H200 allow 227 KB per block; a little left for the mbarriers)
 SMEM_BUDGET = 220 * 1024
 
@@ -268,7 +460,27 @@ def ring_stages(nch, elem_bytes, want):
     return stages
 
 
-def supported(x, weight, input_precision="tf32"):
+def rows_geometry(cin, kh, kw, elem_bytes, want_slots=None):
+    """The row-ring design's (DK, NCR, SLOTS, shared bytes): K chunk (one wgmma's K: 8 TF32 / 16 16-bit values),
+    chunks per input row (K = kw * cin), ring slots (input rows held: at least kh + 1, by default those that fill
+    the power-of-two allocation for kh + 2), and the shared memory of ring and weights; SLOTS is 0 where kh + 1
+    rows do not fit."""
+    dk = 8 if elem_bytes == 4 else 16
+    ncr = triton.cdiv(kw * cin, dk)
+    chunk = TILE_W * dk * elem_bytes
+    w_bytes = triton.next_power_of_2(kh * ncr) * BLOCK_N * dk * elem_bytes
+    slots = want_slots or max(kh + 1, triton.next_power_of_2((kh + 2) * ncr) // ncr)
+    while slots > kh + 1 and triton.next_power_of_2(slots * ncr) * chunk + w_bytes > SMEM_BUDGET:
+        slots -= 1
+    smem = triton.next_power_of_2(slots * ncr) * chunk + w_bytes
+    return dk, ncr, (slots if smem <= SMEM_BUDGET else 0), smem
+
+
+#: most (ky, chunk) MMAs per tile the row-ring kernel unrolls (compile time; beyond it the portable kernel runs)
+ROWS_MAX_MMAS = 48
+
+
+def supported(x, weight, input_precision="tf32", design="rows"):
     """None if this kernel runs the case here, else the reason it does not (the portable kernel runs then)."""
     if gluon is None:
         return f"Gluon is not available in triton {triton.__version__} ({_GLUON_ERROR})"
@@ -282,6 +494,13 @@ def supported(x, weight, input_precision="tf32"):
     OW = x.shape[3] - KW + 1
     if OW < TILE_W:
         return f"output width {OW} < {TILE_W}: the Hopper kernel's tiles are {TILE_W} pixels of one row"
+    if design == "rows":
+        dk, ncr, slots, smem = rows_geometry(CIN, KH, KW, x.element_size())
+        if KH * ncr > ROWS_MAX_MMAS:
+            return f"kh * ceil(kw * in_channels / {dk}) = {KH * ncr} > {ROWS_MAX_MMAS} MMAs per tile (unrolled)"
+        if not slots:
+            return f"{KH + 1} input rows of {KW * CIN} K and the weights need {smem} bytes of shared memory"
+        return None
     nch = triton.cdiv(CIN * KH * KW, DOT_K)
     if nch * DOT_K > fused.RESIDENT_MAX_K:
         return f"K = {CIN * KH * KW} > {fused.RESIDENT_MAX_K}: the Hopper kernel keeps the weights resident"
@@ -295,14 +514,25 @@ def supported(x, weight, input_precision="tf32"):
 LAUNCH = dict(STAGES=3, P_WARPS=4, C_REGS=160, P_REGS=128, maxnreg=160, programs_per_sm=1, NPROD=1, A_REGS=False)
 
 
-def conv2d_gelu_gap_hopper(x, weight, bias, *, input_precision="tf32", deterministic=False, gelu=None, **launch):
-    """The Hopper kernel; same arguments and result as :func:`fused.conv2d_gelu_gap` (``path`` aside)."""
-    why = supported(x, weight, input_precision)
+#: the row-ring kernel's launch: ring slots (None: rows_geometry's), registers per thread (consumer, producer;
+#: the default partition, consumer 0, gets what maxnreg leaves), programs per SM, weights in registers
+ROWS_LAUNCH = dict(SLOTS=None, C_REGS=168, P_REGS=80, maxnreg=168, programs_per_sm=1, A_REGS=False)
+
+
+def conv2d_gelu_gap_hopper(x, weight, bias, *, input_precision="tf32", deterministic=False, gelu=None,
+                           design="rows", **launch):
+    """The Hopper kernel; same arguments and result as :func:`fused.conv2d_gelu_gap` (``path`` aside).
+    ``design``: "rows" (the row ring) or "im2col" (the first design: every tap gathered per tile)."""
+    if design not in ("rows", "im2col"):
+        raise ValueError(f"design={design!r} is not a Hopper kernel design; use 'rows' or 'im2col'")
+    why = supported(x, weight, input_precision, design)
     if why:
         raise ValueError(f"conv2d_gelu_gap_hopper: {why}")
     gelu = gelu or fused.default_gelu(input_precision)
     if gelu not in fused.GELUS:
         raise ValueError(f"gelu={gelu!r} is not a GELU formulation; use one of {', '.join(fused.GELUS)}")
+    if design == "rows":
+        return _rows(x, weight, bias, input_precision, deterministic, gelu, {**ROWS_LAUNCH, **launch})
     kw = {**LAUNCH, **launch}
     B, CIN, H, W = x.shape
     COUT, _, KH, KW = weight.shape
@@ -335,4 +565,47 @@ def conv2d_gelu_gap_hopper(x, weight, bias, *, input_precision="tf32", determini
     out = torch.zeros((B, COUT), device=x.device, dtype=torch.float32)
     conv2d_gelu_gap_ws_kernel[grid](x_, wp, b_, out, C_OUT, OH, OW, sxb, sxc, sxh, sxw, inv_area,
                                     DETERMINISTIC=False, num_warps=4, maxnreg=kw["maxnreg"], **meta)
+    return out if x.dtype == torch.float32 else out.to(x.dtype)
+
+
+def _finalize(part, B, COUT, n_part, dtype):
+    out = torch.empty((B, COUT), device=part.device, dtype=dtype)
+    BLOCK_C = min(256, max(16, triton.next_power_of_2(COUT)))
+    fused.conv2d_gelu_gap_finalize_kernel[(B, triton.cdiv(COUT, BLOCK_C))](part, out, n_part, COUT, BLOCK_C=BLOCK_C)
+    return out
+
+
+def _rows(x, weight, bias, input_precision, deterministic, gelu, kw):
+    B, CIN, H, W = x.shape
+    COUT, _, KH, KW = weight.shape
+    OH, OW = H - KH + 1, W - KW + 1
+    if B == 0 or COUT == 0:
+        return torch.zeros((B, COUT), device=x.device, dtype=x.dtype)
+    dk, ncr, slots, _ = rows_geometry(CIN, KH, KW, x.element_size(), kw["SLOTS"])
+    if slots < KH + 1:
+        raise ValueError(f"SLOTS={kw['SLOTS']!r}: the row ring needs kh + 1 = {KH + 1} slots that fit in shared memory")
+    tf32 = x.dtype == torch.float32 and input_precision == "tf32"
+    KT = CIN * KH * KW
+    # the weights [COUT, K + 2] in the taps-major K order (ky, kx, ci), TF32-rounded on the tf32 path
+    bias_ = bias if bias is not None else torch.zeros((COUT,), device=x.device, dtype=torch.float32)
+    wp = torch.empty((COUT, KT + 2), device=x.device, dtype=x.dtype)
+    koff = torch.empty((KT,), device=x.device, dtype=torch.int64)
+    PB = min(1024, triton.next_power_of_2(KT + 2))
+    sxb, sxc, sxh, sxw = x.stride()
+    fused.conv2d_gelu_gap_prep_kernel[(COUT, triton.cdiv(KT + 2, PB))](
+        weight, bias_, wp, koff, COUT, *weight.stride(), sxc, sxh, sxw, KH, KW, KT, ROUND=tf32, BLOCK=PB,
+        TAPS_MAJOR=True)
+    n_cblk = triton.cdiv(COUT, BLOCK_N)
+    P = max(1, triton.cdiv(kw["programs_per_sm"] * fused._num_sms(x.device), B * n_cblk))
+    grid = (P, B, n_cblk)
+    meta = dict(CIN=CIN, KH=KH, KW=KW, NCR=ncr, SLOTS=slots, DK=dk, ROUND=tf32,
+                EXACT=kw.get("gelu_mode", int(gelu == "exact")), C_REGS=kw["C_REGS"], P_REGS=kw["P_REGS"],
+                A_REGS=kw["A_REGS"], num_warps=4, maxnreg=kw["maxnreg"])
+    args = (x, wp, bias_, None, COUT, OH, OW, sxb, sxc, sxh, sxw, 1.0 / (OH * OW))
+    if deterministic:
+        part = torch.empty((B, P * 2, COUT), device=x.device, dtype=torch.float32)
+        conv2d_gelu_gap_rows_kernel[grid](*args[:3], part, *args[4:], DETERMINISTIC=True, **meta)
+        return _finalize(part, B, COUT, P * 2, x.dtype)
+    out = torch.zeros((B, COUT), device=x.device, dtype=torch.float32)
+    conv2d_gelu_gap_rows_kernel[grid](*args[:3], out, *args[4:], DETERMINISTIC=False, **meta)
     return out if x.dtype == torch.float32 else out.to(x.dtype)

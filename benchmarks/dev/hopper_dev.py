@@ -22,8 +22,8 @@ from fusefuzz.kernels import conv2d_gelu_gap_hopper as hopper
 
 HEADLINE = (128, 8, 64, 256, 256, 3, 3)
 
-# name -> launch overrides (kernels/conv2d_gelu_gap_hopper.py LAUNCH)
-VARIANTS = {
+# name -> launch overrides: design "im2col" (LAUNCH: every tap gathered per tile) or "rows" (ROWS_LAUNCH: the row ring)
+_IM2COL = {
     "base": {},
     "s2": dict(STAGES=2),
     "s4": dict(STAGES=4),
@@ -41,6 +41,16 @@ VARIANTS = {
     "2pan": dict(NPROD=2, STAGES=2, maxnreg=128, C_REGS=152, P_REGS=104, A_REGS=True, gelu_mode=2),
     "r128": dict(maxnreg=128, C_REGS=128, P_REGS=128),
 }
+_ROWS = {
+    "rows": {},
+    "rowsa": dict(A_REGS=True),  # the weights as the register A operand
+    "rowsn": dict(gelu_mode=2),  # probe: no activation: the data path and MMAs alone
+    "rowsan": dict(A_REGS=True, gelu_mode=2),
+    "rowss": dict(SLOTS=4),  # the smallest ring (kh + 1 rows)
+    "rowsr": dict(C_REGS=208, P_REGS=56),
+}
+VARIANTS = {**{k: dict(v, design="im2col") for k, v in _IM2COL.items()},
+            **{k: dict(v, design="rows") for k, v in _ROWS.items()}}
 
 CASES = [  # batch, cin, cout, H, W, kh, kw, layout
     (2, 8, 64, 40, 258, 3, 3, "contiguous"),
@@ -50,6 +60,8 @@ CASES = [  # batch, cin, cout, H, W, kh, kw, layout
     (2, 4, 33, 12, 140, 2, 2, "strided"),  # K = 16: no bias slot at fp32 either, sliced x
     (1, 1, 8, 6, 128, 1, 1, "contiguous"),  # K = 1, one tile per row
     (2, 6, 64, 30, 300, 5, 5, "contiguous"),  # K = 150
+    (64, 8, 64, 70, 140, 3, 3, "contiguous"),  # runs of ~23 rows down a column block: the row ring wraps
+    (12, 3, 20, 50, 300, 7, 7, "channels_last"),  # kh = 7: a ring of 8+ rows, three column blocks
 ]
 
 
@@ -77,8 +89,8 @@ def check(out, variants, n_cases=len(CASES)):
             r = ref64(x, w, bias)
             port = fused.conv2d_gelu_gap(x, w, bias)
             e_port = (port.double() - r).abs().max().item()
-            why = hopper.supported(x, w)
             for det, vname in [(d, v) for v in variants for d in ((False, True) if v == variants[0] else (False,))]:
+                why = hopper.supported(x, w, design=VARIANTS[vname]["design"])
                 row = dict(case=list(case[:7]), layout=layout, dtype=str(dtype)[6:], det=det, variant=vname)
                 if why:
                     row.update(ok=True, unsupported=why)
@@ -167,7 +179,7 @@ def main():
     ap.add_argument("--skip-check", action="store_true")
     ap.add_argument("--no-timings", action="store_true")
     ap.add_argument("--streamed", action="store_true", help="also time the sweep's long-K case (streamed loop)")
-    ap.add_argument("--check-variants", default="base", help="launch variants checked (the first in both modes)")
+    ap.add_argument("--check-variants", default="rows", help="launch variants checked (the first in both modes)")
     ap.add_argument("--cases", type=int, default=len(CASES), help="check the first N cases only")
     opt = ap.parse_args()
     os.makedirs(opt.out, exist_ok=True)

@@ -1,0 +1,26 @@
+#!/usr/bin/env bash
+# The row-ring Gluon kernel (kernels/conv2d_gelu_gap_hopper.py, design "rows") on a Hopper GPU in one call: its
+# correctness screen against float64 and the portable kernel (benchmarks/dev/hopper_dev.py: every case, every dtype,
+# both modes), then headline timings of its variants beside the portable kernel and the first design's best (2p).
+# $OUT gets the JSON files and logs; a short summary is printed last.
+#   DEADLINE_S=560 bash scripts/device_rows.sh
+set -u
+export PYTHONPATH=$PWD PYTHONUNBUFFERED=1
+OUT=${OUT:-/tmp/ff-rows}; mkdir -p "$OUT"
+t0=$(date +%s)
+{ nvidia-smi --query-gpu=name,driver_version,clocks.sm,clocks.max.sm --format=csv,noheader
+  python3 -c "import sys, torch, triton; print('torch', torch.__version__, 'triton', triton.__version__, 'python', sys.version.split()[0])"
+} > "$OUT/summary.txt" 2>&1
+timeout -k 5 "${CHECK_S:-240}" python3 benchmarks/dev/hopper_dev.py --out "$OUT" --no-timings \
+    --check-variants "${CHECK_VARIANTS:-rows}" > "$OUT/check.log" 2>&1
+echo "check rc=$? $(( $(date +%s) - t0 ))s" >> "$OUT/summary.txt"
+left=$(( ${DEADLINE_S:-560} - ($(date +%s) - t0) - 15 ))
+timeout -k 5 "$left" python3 benchmarks/dev/hopper_dev.py --out "$OUT" --skip-check --rep "${REP:-100}" \
+    --variants "${VARIANTS:-rows,rowsa,rowsn,rowsan,rowss,2p}" > "$OUT/time.log" 2>&1
+echo "time rc=$? $(( $(date +%s) - t0 ))s" >> "$OUT/summary.txt"
+grep -c '"ok": true' "$OUT/check.log" | sed 's/^/check rows ok: /' >> "$OUT/summary.txt"
+grep -c '"ok": false' "$OUT/check.log" | sed 's/^/check failures: /' >> "$OUT/summary.txt"
+grep '"ok": false' "$OUT/check.log" | head -6 | cut -c1-400 >> "$OUT/summary.txt"
+tail -n 3 "$OUT/check.log" | cut -c1-300 >> "$OUT/summary.txt"
+tail -n 10 "$OUT/time.log" >> "$OUT/summary.txt"
+cat "$OUT/summary.txt"
