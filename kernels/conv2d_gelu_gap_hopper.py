@@ -271,57 +271,63 @@ if gluon is not None:
         return tw, t - tw * OH, ow0, tw * 128 - ow0
 
     @gluon.jit
+    def _rows_load(row, valid, offs_p, offs_k, sxc, sxw, CIN: gl.constexpr, KW: gl.constexpr, NCR: gl.constexpr,
+                   DK: gl.constexpr, ROUND: gl.constexpr):
+        # one input row as NCR [128 px, DK] register chunks, K = (kx, ci): chunk c, pixel p holds
+        # x[ci, row, ow0 + p + kx] for f = c * DK + e, kx = f // CIN, ci = f % CIN (0 past K and where not valid)
+        KR: gl.constexpr = KW * CIN
+        p_ok = (offs_p >= 0) & valid
+        p_off = offs_p.to(gl.int64) * sxw
+        xs = ()
+        for c in gl.static_range(NCR):
+            f = c * DK + offs_k
+            kx = f // CIN
+            ci = f - kx * CIN
+            f_ok = f < KR
+            k_off = gl.where(f_ok, ci.to(gl.int64) * sxc + kx.to(gl.int64) * sxw, 0)
+            v = gl.load(row + (p_off[:, None] + k_off[None, :]), mask=f_ok[None, :] & p_ok[:, None], other=0.0)
+            if ROUND:  # half a TF32 ulp: the tensor core's truncation completes the rounding to nearest
+                v = (v.to(gl.int32, bitcast=True) + 4096).to(gl.float32, bitcast=True)
+            xs = xs + (v,)
+        return xs
+
+    @gluon.jit
     def _rows_produce(x_ptr, sched, strides, smem, bars, CIN: gl.constexpr, KH: gl.constexpr, KW: gl.constexpr,
-                      NCR: gl.constexpr, SLOTS: gl.constexpr, DK: gl.constexpr, ROUND: gl.constexpr):
+                      NCR: gl.constexpr, SLOTS: gl.constexpr, DK: gl.constexpr, ROUND: gl.constexpr,
+                      AHEAD: gl.constexpr):
         # the producer loads the input rows in order (one producer: a ring slot's barriers are then never two
-        # phases behind a waiter): one row is CIN channels x (128 + KW - 1) columns, stored as NCR K-major
-        # [128 px, DK] chunks with K = (kx, ci): the chunk row p holds x[ci, row, ow0 + p + kx], so every tap of
-        # that row is an aligned MMA operand
+        # phases behind a waiter), run by run (a run: this program's tiles in one column block, rows a..e; it
+        # reads input rows a .. e + KH - 1), with AHEAD more rows' loads in flight while one row is stored
         x_img, t_begin, t_end, OH, OW, b, pid_g, pid_c, C_OUT, inv_area = sched
         sxc, sxh, sxw = strides
         x_smem, w_smem = smem
         ready, empty = bars
-        KR: gl.constexpr = KW * CIN
         VEC: gl.constexpr = 128 // x_ptr.dtype.element_ty.primitive_bitwidth
         LP: gl.constexpr = gl.BlockedLayout([1, VEC], [32, 1], [4, 1], [1, 0])
         offs_p = gl.arange(0, 128, layout=gl.SliceLayout(1, LP))
         offs_k = gl.arange(0, DK, layout=gl.SliceLayout(0, LP))
-        p_off = offs_p.to(gl.int64) * sxw
-        p_ok = offs_p >= 0
-        for i in range(t_end - t_begin):
-            t = t_begin + i
-            tw, oh, ow0, _first = _rows_tile(t, OH, OW)
-            a = gl.maximum(t_begin, tw * OH) - tw * OH  # this run's first and last output rows
+        tw0 = t_begin // OH
+        n_runs = ((t_end - 1) // OH - tw0 + 1) * (t_end > t_begin).to(gl.int32)
+        q = t_begin * 0  # rows stored so far (the consumers count the same rows per tile: _rows_through)
+        for run in range(n_runs):
+            tw = tw0 + run
+            a = gl.maximum(t_begin, tw * OH) - tw * OH
             e = gl.minimum(t_end - 1, tw * OH + OH - 1) - tw * OH
-            start = (oh == a).to(gl.int32)
-            n_new = 1 + (KH - 1) * start
-            d0 = (1 - start) * (oh - a + KH - 1)
-            q0 = _rows_through(i, t_begin, OH, KH) - n_new
-            row0 = x_img + ow0.to(gl.int64) * sxw
-            for r in range(n_new):
-                d = d0 + r
-                q = q0 + r
+            n_rows = e - a + KH
+            row0 = x_img + (gl.minimum(tw * 128, OW - 128).to(gl.int64) * sxw + a.to(gl.int64) * sxh)
+            xs0 = _rows_load(row0, True, offs_p, offs_k, sxc, sxw, CIN, KW, NCR, DK, ROUND)
+            if AHEAD >= 1:
+                xs1 = _rows_load(row0 + sxh, 1 < n_rows, offs_p, offs_k, sxc, sxw, CIN, KW, NCR, DK, ROUND)
+            if AHEAD >= 2:
+                xs2 = _rows_load(row0 + 2 * sxh, 2 < n_rows, offs_p, offs_k, sxc, sxw, CIN, KW, NCR, DK, ROUND)
+            for d in range(n_rows):
+                if AHEAD >= 1:
+                    nxt = _rows_load(row0 + (d + AHEAD + 1).to(gl.int64) * sxh, d + AHEAD + 1 < n_rows, offs_p,
+                                     offs_k, sxc, sxw, CIN, KW, NCR, DK, ROUND)
                 s = q % SLOTS
-                row = row0 + (a + d).to(gl.int64) * sxh
-                xs = ()
-                for c in gl.static_range(NCR):
-                    f = c * DK + offs_k
-                    kx = f // CIN
-                    ci = f - kx * CIN
-                    k_off = ci.to(gl.int64) * sxc + kx.to(gl.int64) * sxw
-                    if (c + 1) * DK > KR:
-                        f_ok = f < KR
-                        k_off = gl.where(f_ok, k_off, 0)
-                        v = gl.load(row + (p_off[:, None] + k_off[None, :]), mask=f_ok[None, :] & p_ok[:, None],
-                                    other=0.0)
-                    else:
-                        v = gl.load(row + (p_off[:, None] + k_off[None, :]))
-                    if ROUND:  # half a TF32 ulp: the tensor core's truncation completes the rounding to nearest
-                        v = (v.to(gl.int32, bitcast=True) + 4096).to(gl.float32, bitcast=True)
-                    xs = xs + (v,)
                 mbarrier.wait(empty.index(s), ((q // SLOTS) & 1) ^ 1)
                 for c in gl.static_range(NCR):
-                    x_smem.index(s * NCR + c).store(xs[c])
+                    x_smem.index(s * NCR + c).store(xs0[c])
                 fence_async_shared()
                 mbarrier.arrive(ready.index(s), count=1)
                 # the slot is free again after KH arrivals: one from each tile of this run that reads the row,
@@ -329,6 +335,17 @@ if gluon is not None:
                 u = gl.minimum(e, a + d) - gl.maximum(a, a + d - KH + 1) + 1
                 for _k in range(KH - u):
                     mbarrier.arrive(empty.index(s), count=1)
+                q += 1
+                if AHEAD == 0:
+                    xs0 = _rows_load(row0 + (d + 1).to(gl.int64) * sxh, d + 1 < n_rows, offs_p, offs_k, sxc, sxw,
+                                     CIN, KW, NCR, DK, ROUND)
+                elif AHEAD == 1:
+                    xs0 = xs1
+                    xs1 = nxt
+                else:
+                    xs0 = xs1
+                    xs1 = xs2
+                    xs2 = nxt
 
     @gluon.jit
     def _rows_consume(x_ptr, b_ptr, out_ptr, sched, smem, bars, KH: gl.constexpr, NCR: gl.constexpr,
@@ -383,7 +400,7 @@ if gluon is not None:
     def _rows_part(
         run, CIN: gl.constexpr, KH: gl.constexpr, KW: gl.constexpr, NCR: gl.constexpr, SLOTS: gl.constexpr,
         DK: gl.constexpr, ROUND: gl.constexpr, EXACT: gl.constexpr, DETERMINISTIC: gl.constexpr,
-        A_REGS: gl.constexpr, ROLE: gl.constexpr,
+        A_REGS: gl.constexpr, AHEAD: gl.constexpr, ROLE: gl.constexpr,
     ):
         # ROLE 0 / 1 consumes the even / odd tiles, ROLE 2 produces
         x_ptr, b_ptr, out_ptr, sched, strides, smem, bars = run
@@ -391,14 +408,14 @@ if gluon is not None:
             _rows_consume(x_ptr, b_ptr, out_ptr, sched, smem, bars, KH, NCR, SLOTS, EXACT, DETERMINISTIC, ROLE,
                           A_REGS)
         else:
-            _rows_produce(x_ptr, sched, strides, smem, bars, CIN, KH, KW, NCR, SLOTS, DK, ROUND)
+            _rows_produce(x_ptr, sched, strides, smem, bars, CIN, KH, KW, NCR, SLOTS, DK, ROUND, AHEAD)
 
     @gluon.jit
     def conv2d_gelu_gap_rows_kernel(
         x_ptr, wp_ptr, b_ptr, out_ptr, C_OUT, OH, OW, sxb, sxc, sxh, sxw, inv_area,
         CIN: gl.constexpr, KH: gl.constexpr, KW: gl.constexpr, NCR: gl.constexpr, SLOTS: gl.constexpr,
         DK: gl.constexpr, ROUND: gl.constexpr, EXACT: gl.constexpr, DETERMINISTIC: gl.constexpr,
-        C_REGS: gl.constexpr, P_REGS: gl.constexpr, A_REGS: gl.constexpr,
+        C_REGS: gl.constexpr, P_REGS: gl.constexpr, A_REGS: gl.constexpr, AHEAD: gl.constexpr,
     ):
         """The row-ring design: tiles of 128 output pixels x 64 channels walk down a column block, so the KH input
         rows of one tile are the next tile's rows shifted by one; a producer loads only each tile's newest row
@@ -440,9 +457,9 @@ if gluon is not None:
         sched = (x_img, t_begin, t_end, OH, OW, b, pid_g, pid_c, C_OUT, inv_area)
         run = (x_ptr, b_ptr, out_ptr, sched, (sxc, sxh, sxw), (x_smem, w_smem), (ready, empty))
         gl.warp_specialize([
-            (_rows_part, (run, CIN, KH, KW, NCR, SLOTS, DK, ROUND, EXACT, DETERMINISTIC, A_REGS, 0)),
-            (_rows_part, (run, CIN, KH, KW, NCR, SLOTS, DK, ROUND, EXACT, DETERMINISTIC, A_REGS, 1)),
-            (_rows_part, (run, CIN, KH, KW, NCR, SLOTS, DK, ROUND, EXACT, DETERMINISTIC, A_REGS, 2)),
+            (_rows_part, (run, CIN, KH, KW, NCR, SLOTS, DK, ROUND, EXACT, DETERMINISTIC, A_REGS, AHEAD, 0)),
+            (_rows_part, (run, CIN, KH, KW, NCR, SLOTS, DK, ROUND, EXACT, DETERMINISTIC, A_REGS, AHEAD, 1)),
+            (_rows_part, (run, CIN, KH, KW, NCR, SLOTS, DK, ROUND, EXACT, DETERMINISTIC, A_REGS, AHEAD, 2)),
         ], [4, 4], [C_REGS, P_REGS])
 
 
@@ -515,8 +532,9 @@ LAUNCH = dict(STAGES=3, P_WARPS=4, C_REGS=160, P_REGS=128, maxnreg=160, programs
 
 
 #: the row-ring kernel's launch: ring slots (None: rows_geometry's), registers per thread (consumer, producer;
-#: the default partition, consumer 0, gets what maxnreg leaves), programs per SM, weights in registers
-ROWS_LAUNCH = dict(SLOTS=None, C_REGS=168, P_REGS=80, maxnreg=168, programs_per_sm=1, A_REGS=False)
+#: the default partition, consumer 0, gets what maxnreg leaves), programs per SM, weights in registers, rows in
+#: flight in the producer beyond the one it stores
+ROWS_LAUNCH = dict(SLOTS=None, C_REGS=168, P_REGS=128, maxnreg=168, programs_per_sm=1, A_REGS=False, AHEAD=1)
 
 
 def conv2d_gelu_gap_hopper(x, weight, bias, *, input_precision="tf32", deterministic=False, gelu=None,
@@ -600,7 +618,7 @@ def _rows(x, weight, bias, input_precision, deterministic, gelu, kw):
     grid = (P, B, n_cblk)
     meta = dict(CIN=CIN, KH=KH, KW=KW, NCR=ncr, SLOTS=slots, DK=dk, ROUND=tf32,
                 EXACT=kw.get("gelu_mode", int(gelu == "exact")), C_REGS=kw["C_REGS"], P_REGS=kw["P_REGS"],
-                A_REGS=kw["A_REGS"], num_warps=4, maxnreg=kw["maxnreg"])
+                A_REGS=kw["A_REGS"], AHEAD=kw["AHEAD"], num_warps=4, maxnreg=kw["maxnreg"])
     args = (x, wp, bias_, None, COUT, OH, OW, sxb, sxc, sxh, sxw, 1.0 / (OH * OW))
     if deterministic:
         part = torch.empty((B, P * 2, COUT), device=x.device, dtype=torch.float32)

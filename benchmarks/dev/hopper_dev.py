@@ -47,7 +47,8 @@ _ROWS = {
     "rowsn": dict(gelu_mode=2),  # probe: no activation: the data path and MMAs alone
     "rowsan": dict(A_REGS=True, gelu_mode=2),
     "rowss": dict(SLOTS=4),  # the smallest ring (kh + 1 rows)
-    "rowsr": dict(C_REGS=208, P_REGS=56),
+    "rows0": dict(AHEAD=0),  # one row's loads in flight in the producer
+    "rows2": dict(AHEAD=2),  # three (a few spilled registers in the producer)
 }
 VARIANTS = {**{k: dict(v, design="im2col") for k, v in _IM2COL.items()},
             **{k: dict(v, design="rows") for k, v in _ROWS.items()}}
