@@ -294,10 +294,14 @@ if gluon is not None:
     @gluon.jit
     def _rows_produce(x_ptr, sched, strides, smem, bars, CIN: gl.constexpr, KH: gl.constexpr, KW: gl.constexpr,
                       NCR: gl.constexpr, SLOTS: gl.constexpr, DK: gl.constexpr, ROUND: gl.constexpr,
-                      AHEAD: gl.constexpr):
-        # the producer loads the input rows in order (one producer: a ring slot's barriers are then never two
-        # phases behind a waiter), run by run (a run: this program's tiles in one column block, rows a..e; it
-        # reads input rows a .. e + KH - 1), with AHEAD more rows' loads in flight while one row is stored
+                      AHEAD: gl.constexpr, PID: gl.constexpr, NPROD: gl.constexpr, PROBE: gl.constexpr):
+        # producer PID of NPROD loads the input rows q = PID (mod NPROD) in order, run by run (a run: this
+        # program's tiles in one column block, rows a..e; it reads input rows a .. e + KH - 1), with AHEAD more of
+        # its rows' loads in flight while one row is stored. SLOTS is a multiple of NPROD, so every ring slot has
+        # one producer and its barriers are never two phases behind a waiter (each proof: the slot's previous row
+        # came from the same producer, in order). Each row costs its producer one full load latency (the proxy
+        # fence before the consumers' wgmma waits for the loads in flight), so producers overlap them.
+        # PROBE (timing probes, wrong values; benchmarks/dev/hopper_dev.py only): 1 no proxy fence, 2 no loads
         x_img, t_begin, t_end, OH, OW, b, pid_g, pid_c, C_OUT, inv_area = sched
         sxc, sxh, sxw = strides
         x_smem, w_smem = smem
@@ -308,36 +312,45 @@ if gluon is not None:
         offs_k = gl.arange(0, DK, layout=gl.SliceLayout(0, LP))
         tw0 = t_begin // OH
         n_runs = ((t_end - 1) // OH - tw0 + 1) * (t_end > t_begin).to(gl.int32)
-        q = t_begin * 0  # rows stored so far (the consumers count the same rows per tile: _rows_through)
+        q_run = t_begin * 0  # rows of this program's earlier runs (the consumers count them per tile)
         for run in range(n_runs):
             tw = tw0 + run
             a = gl.maximum(t_begin, tw * OH) - tw * OH
             e = gl.minimum(t_end - 1, tw * OH + OH - 1) - tw * OH
             n_rows = e - a + KH
-            row0 = x_img + (gl.minimum(tw * 128, OW - 128).to(gl.int64) * sxw + a.to(gl.int64) * sxh)
-            xs0 = _rows_load(row0, True, offs_p, offs_k, sxc, sxw, CIN, KW, NCR, DK, ROUND)
+            d1 = (PID + NPROD - q_run % NPROD) % NPROD  # this producer's first row of the run
+            n_mine = (n_rows - d1 + NPROD - 1) // NPROD
+            if PROBE == 2:
+                n_load = n_mine * 0
+            else:
+                n_load = n_mine
+            step = sxh * NPROD
+            row0 = x_img + (gl.minimum(tw * 128, OW - 128).to(gl.int64) * sxw + (a + d1).to(gl.int64) * sxh)
+            xs0 = _rows_load(row0, 0 < n_load, offs_p, offs_k, sxc, sxw, CIN, KW, NCR, DK, ROUND)
             if AHEAD >= 1:
-                xs1 = _rows_load(row0 + sxh, 1 < n_rows, offs_p, offs_k, sxc, sxw, CIN, KW, NCR, DK, ROUND)
+                xs1 = _rows_load(row0 + step, 1 < n_load, offs_p, offs_k, sxc, sxw, CIN, KW, NCR, DK, ROUND)
             if AHEAD >= 2:
-                xs2 = _rows_load(row0 + 2 * sxh, 2 < n_rows, offs_p, offs_k, sxc, sxw, CIN, KW, NCR, DK, ROUND)
-            for d in range(n_rows):
+                xs2 = _rows_load(row0 + 2 * step, 2 < n_load, offs_p, offs_k, sxc, sxw, CIN, KW, NCR, DK, ROUND)
+            for j in range(n_mine):
                 if AHEAD >= 1:
-                    nxt = _rows_load(row0 + (d + AHEAD + 1).to(gl.int64) * sxh, d + AHEAD + 1 < n_rows, offs_p,
+                    nxt = _rows_load(row0 + (j + AHEAD + 1).to(gl.int64) * step, j + AHEAD + 1 < n_load, offs_p,
                                      offs_k, sxc, sxw, CIN, KW, NCR, DK, ROUND)
+                d = d1 + j * NPROD
+                q = q_run + d
                 s = q % SLOTS
                 mbarrier.wait(empty.index(s), ((q // SLOTS) & 1) ^ 1)
                 for c in gl.static_range(NCR):
                     x_smem.index(s * NCR + c).store(xs0[c])
-                fence_async_shared()
+                if PROBE != 1:
+                    fence_async_shared()
                 mbarrier.arrive(ready.index(s), count=1)
                 # the slot is free again after KH arrivals: one from each tile of this run that reads the row,
                 # the rest from here
                 u = gl.minimum(e, a + d) - gl.maximum(a, a + d - KH + 1) + 1
                 for _k in range(KH - u):
                     mbarrier.arrive(empty.index(s), count=1)
-                q += 1
                 if AHEAD == 0:
-                    xs0 = _rows_load(row0 + (d + 1).to(gl.int64) * sxh, d + 1 < n_rows, offs_p, offs_k, sxc, sxw,
+                    xs0 = _rows_load(row0 + (j + 1).to(gl.int64) * step, j + 1 < n_load, offs_p, offs_k, sxc, sxw,
                                      CIN, KW, NCR, DK, ROUND)
                 elif AHEAD == 1:
                     xs0 = xs1
@@ -346,6 +359,7 @@ if gluon is not None:
                     xs0 = xs1
                     xs1 = xs2
                     xs2 = nxt
+            q_run += n_rows
 
     @gluon.jit
     def _rows_consume(x_ptr, b_ptr, out_ptr, sched, smem, bars, KH: gl.constexpr, NCR: gl.constexpr,
@@ -400,15 +414,16 @@ if gluon is not None:
     def _rows_part(
         run, CIN: gl.constexpr, KH: gl.constexpr, KW: gl.constexpr, NCR: gl.constexpr, SLOTS: gl.constexpr,
         DK: gl.constexpr, ROUND: gl.constexpr, EXACT: gl.constexpr, DETERMINISTIC: gl.constexpr,
-        A_REGS: gl.constexpr, AHEAD: gl.constexpr, ROLE: gl.constexpr,
+        A_REGS: gl.constexpr, AHEAD: gl.constexpr, NPROD: gl.constexpr, PROBE: gl.constexpr, ROLE: gl.constexpr,
     ):
-        # ROLE 0 / 1 consumes the even / odd tiles, ROLE 2 produces
+        # ROLE 0 / 1 consumes the even / odd tiles, ROLE 2 + k is producer k
         x_ptr, b_ptr, out_ptr, sched, strides, smem, bars = run
         if ROLE < 2:
             _rows_consume(x_ptr, b_ptr, out_ptr, sched, smem, bars, KH, NCR, SLOTS, EXACT, DETERMINISTIC, ROLE,
                           A_REGS)
         else:
-            _rows_produce(x_ptr, sched, strides, smem, bars, CIN, KH, KW, NCR, SLOTS, DK, ROUND, AHEAD)
+            _rows_produce(x_ptr, sched, strides, smem, bars, CIN, KH, KW, NCR, SLOTS, DK, ROUND, AHEAD, ROLE - 2,
+                          NPROD, PROBE)
 
     @gluon.jit
     def conv2d_gelu_gap_rows_kernel(
@@ -416,6 +431,7 @@ if gluon is not None:
         CIN: gl.constexpr, KH: gl.constexpr, KW: gl.constexpr, NCR: gl.constexpr, SLOTS: gl.constexpr,
         DK: gl.constexpr, ROUND: gl.constexpr, EXACT: gl.constexpr, DETERMINISTIC: gl.constexpr,
         C_REGS: gl.constexpr, P_REGS: gl.constexpr, A_REGS: gl.constexpr, AHEAD: gl.constexpr,
+        NPROD: gl.constexpr, PROBE: gl.constexpr = 0,
     ):
         """The row-ring design: tiles of 128 output pixels x 64 channels walk down a column block, so the KH input
         rows of one tile are the next tile's rows shifted by one; a producer loads only each tile's newest row
@@ -456,11 +472,40 @@ if gluon is not None:
         x_img = x_ptr + b.to(gl.int64) * sxb
         sched = (x_img, t_begin, t_end, OH, OW, b, pid_g, pid_c, C_OUT, inv_area)
         run = (x_ptr, b_ptr, out_ptr, sched, (sxc, sxh, sxw), (x_smem, w_smem), (ready, empty))
-        gl.warp_specialize([
-            (_rows_part, (run, CIN, KH, KW, NCR, SLOTS, DK, ROUND, EXACT, DETERMINISTIC, A_REGS, AHEAD, 0)),
-            (_rows_part, (run, CIN, KH, KW, NCR, SLOTS, DK, ROUND, EXACT, DETERMINISTIC, A_REGS, AHEAD, 1)),
-            (_rows_part, (run, CIN, KH, KW, NCR, SLOTS, DK, ROUND, EXACT, DETERMINISTIC, A_REGS, AHEAD, 2)),
-        ], [4, 4], [C_REGS, P_REGS])
+        if NPROD == 1:
+            gl.warp_specialize([
+                (_rows_part, (run, CIN, KH, KW, NCR, SLOTS, DK, ROUND, EXACT, DETERMINISTIC, A_REGS, AHEAD, 1, PROBE,
+                              0)),
+                (_rows_part, (run, CIN, KH, KW, NCR, SLOTS, DK, ROUND, EXACT, DETERMINISTIC, A_REGS, AHEAD, 1, PROBE,
+                              1)),
+                (_rows_part, (run, CIN, KH, KW, NCR, SLOTS, DK, ROUND, EXACT, DETERMINISTIC, A_REGS, AHEAD, 1, PROBE,
+                              2)),
+            ], [4, 4], [C_REGS, P_REGS])
+        elif NPROD == 2:
+            gl.warp_specialize([
+                (_rows_part, (run, CIN, KH, KW, NCR, SLOTS, DK, ROUND, EXACT, DETERMINISTIC, A_REGS, AHEAD, 2, PROBE,
+                              0)),
+                (_rows_part, (run, CIN, KH, KW, NCR, SLOTS, DK, ROUND, EXACT, DETERMINISTIC, A_REGS, AHEAD, 2, PROBE,
+                              1)),
+                (_rows_part, (run, CIN, KH, KW, NCR, SLOTS, DK, ROUND, EXACT, DETERMINISTIC, A_REGS, AHEAD, 2, PROBE,
+                              2)),
+                (_rows_part, (run, CIN, KH, KW, NCR, SLOTS, DK, ROUND, EXACT, DETERMINISTIC, A_REGS, AHEAD, 2, PROBE,
+                              3)),
+            ], [4, 4, 4], [C_REGS, P_REGS, P_REGS])
+        else:
+            gl.static_assert(NPROD == 3, "one, two or three producers")
+            gl.warp_specialize([
+                (_rows_part, (run, CIN, KH, KW, NCR, SLOTS, DK, ROUND, EXACT, DETERMINISTIC, A_REGS, AHEAD, 3, PROBE,
+                              0)),
+                (_rows_part, (run, CIN, KH, KW, NCR, SLOTS, DK, ROUND, EXACT, DETERMINISTIC, A_REGS, AHEAD, 3, PROBE,
+                              1)),
+                (_rows_part, (run, CIN, KH, KW, NCR, SLOTS, DK, ROUND, EXACT, DETERMINISTIC, A_REGS, AHEAD, 3, PROBE,
+                              2)),
+                (_rows_part, (run, CIN, KH, KW, NCR, SLOTS, DK, ROUND, EXACT, DETERMINISTIC, A_REGS, AHEAD, 3, PROBE,
+                              3)),
+                (_rows_part, (run, CIN, KH, KW, NCR, SLOTS, DK, ROUND, EXACT, DETERMINISTIC, A_REGS, AHEAD, 3, PROBE,
+                              4)),
+            ], [4, 4, 4, 4], [C_REGS, P_REGS, P_REGS, P_REGS])
 
 
 #: shared memory a program may use (the H100/H200 allow 227 KB per block; a little left for the mbarriers)
@@ -477,20 +522,21 @@ def ring_stages(nch, elem_bytes, want):
     return stages
 
 
-def rows_geometry(cin, kh, kw, elem_bytes, want_slots=None):
+def rows_geometry(cin, kh, kw, elem_bytes, want_slots=None, nprod=1):
     """The row-ring design's (DK, NCR, SLOTS, shared bytes): K chunk (one wgmma's K: 8 TF32 / 16 16-bit values),
     chunks per input row (K = kw * cin), ring slots (input rows held: at least kh + 1, by default those that fill
-    the power-of-two allocation for kh + 2), and the shared memory of ring and weights; SLOTS is 0 where kh + 1
-    rows do not fit."""
+    the power-of-two allocation for kh + 2; a multiple of the producers ``nprod``), and the shared memory of ring
+    and weights; SLOTS is 0 where kh + 1 rows do not fit."""
     dk = 8 if elem_bytes == 4 else 16
     ncr = triton.cdiv(kw * cin, dk)
     chunk = TILE_W * dk * elem_bytes
     w_bytes = triton.next_power_of_2(kh * ncr) * BLOCK_N * dk * elem_bytes
-    slots = want_slots or max(kh + 1, triton.next_power_of_2((kh + 2) * ncr) // ncr)
-    while slots > kh + 1 and triton.next_power_of_2(slots * ncr) * chunk + w_bytes > SMEM_BUDGET:
-        slots -= 1
+    least = -(-(kh + 1) // nprod) * nprod
+    slots = want_slots or max(least, triton.next_power_of_2((kh + 2) * ncr) // ncr // nprod * nprod)
+    while slots > least and triton.next_power_of_2(slots * ncr) * chunk + w_bytes > SMEM_BUDGET:
+        slots -= nprod
     smem = triton.next_power_of_2(slots * ncr) * chunk + w_bytes
-    return dk, ncr, (slots if smem <= SMEM_BUDGET else 0), smem
+    return dk, ncr, (slots if smem <= SMEM_BUDGET and slots % nprod == 0 else 0), smem
 
 
 #: most (ky, chunk) MMAs per tile the row-ring kernel unrolls (compile time; beyond it the portable kernel runs)
@@ -533,8 +579,9 @@ LAUNCH = dict(STAGES=3, P_WARPS=4, C_REGS=160, P_REGS=128, maxnreg=160, programs
 
 #: the row-ring kernel's launch: ring slots (None: rows_geometry's), registers per thread (consumer, producer;
 #: the default partition, consumer 0, gets what maxnreg leaves), programs per SM, weights in registers, rows in
-#: flight in the producer beyond the one it stores
-ROWS_LAUNCH = dict(SLOTS=None, C_REGS=168, P_REGS=128, maxnreg=168, programs_per_sm=1, A_REGS=False, AHEAD=1)
+#: flight in a producer beyond the one it stores, producers (rows q = k mod NPROD to producer k)
+ROWS_LAUNCH = dict(SLOTS=None, C_REGS=168, P_REGS=128, maxnreg=168, programs_per_sm=1, A_REGS=False, AHEAD=1,
+                   NPROD=1)
 
 
 def conv2d_gelu_gap_hopper(x, weight, bias, *, input_precision="tf32", deterministic=False, gelu=None,
@@ -599,9 +646,10 @@ def _rows(x, weight, bias, input_precision, deterministic, gelu, kw):
     OH, OW = H - KH + 1, W - KW + 1
     if B == 0 or COUT == 0:
         return torch.zeros((B, COUT), device=x.device, dtype=x.dtype)
-    dk, ncr, slots, _ = rows_geometry(CIN, KH, KW, x.element_size(), kw["SLOTS"])
+    dk, ncr, slots, _ = rows_geometry(CIN, KH, KW, x.element_size(), kw["SLOTS"], kw["NPROD"])
     if slots < KH + 1:
-        raise ValueError(f"SLOTS={kw['SLOTS']!r}: the row ring needs kh + 1 = {KH + 1} slots that fit in shared memory")
+        raise ValueError(f"SLOTS={kw['SLOTS']!r}, NPROD={kw['NPROD']!r}: the row ring needs at least kh + 1 = {KH + 1} "
+                         f"slots, a multiple of NPROD, that fit in shared memory")
     tf32 = x.dtype == torch.float32 and input_precision == "tf32"
     KT = CIN * KH * KW
     # the weights [COUT, K + 2] in the taps-major K order (ky, kx, ci), TF32-rounded on the tf32 path
@@ -618,7 +666,8 @@ def _rows(x, weight, bias, input_precision, deterministic, gelu, kw):
     grid = (P, B, n_cblk)
     meta = dict(CIN=CIN, KH=KH, KW=KW, NCR=ncr, SLOTS=slots, DK=dk, ROUND=tf32,
                 EXACT=kw.get("gelu_mode", int(gelu == "exact")), C_REGS=kw["C_REGS"], P_REGS=kw["P_REGS"],
-                A_REGS=kw["A_REGS"], AHEAD=kw["AHEAD"], num_warps=4, maxnreg=kw["maxnreg"])
+                A_REGS=kw["A_REGS"], AHEAD=kw["AHEAD"], NPROD=kw["NPROD"],
+                PROBE=kw.get("probe", 0), num_warps=4, maxnreg=kw["maxnreg"])
     args = (x, wp, bias_, None, COUT, OH, OW, sxb, sxc, sxh, sxw, 1.0 / (OH * OW))
     if deterministic:
         part = torch.empty((B, P * 2, COUT), device=x.device, dtype=torch.float32)

@@ -49,6 +49,13 @@ _ROWS = {
     "rowss": dict(SLOTS=4),  # the smallest ring (kh + 1 rows)
     "rows0": dict(AHEAD=0),  # one row's loads in flight in the producer
     "rows2": dict(AHEAD=2),  # three (a few spilled registers in the producer)
+    "rowsq": dict(probe=1),  # probe: no proxy fence in the producer (racy, wrong values)
+    "rowsz": dict(probe=2),  # probe: no loads in the producer (zeros): the consumers' time
+    # two producers on alternate rows (16 warps), each with one row in flight
+    "rows2p": dict(NPROD=2, AHEAD=0, maxnreg=128, C_REGS=168, P_REGS=88),
+    "rows2pn": dict(NPROD=2, AHEAD=0, maxnreg=128, C_REGS=168, P_REGS=88, gelu_mode=2),
+    "rows2pq": dict(NPROD=2, AHEAD=0, maxnreg=128, C_REGS=168, P_REGS=88, probe=1),
+    "rows2pa": dict(NPROD=2, AHEAD=1, maxnreg=128, C_REGS=168, P_REGS=128),
 }
 VARIANTS = {**{k: dict(v, design="im2col") for k, v in _IM2COL.items()},
             **{k: dict(v, design="rows") for k, v in _ROWS.items()}}
