@@ -189,8 +189,20 @@ def main():
     ap.add_argument("--streamed", action="store_true", help="also time the sweep's long-K case (streamed loop)")
     ap.add_argument("--check-variants", default="rows", help="launch variants checked (the first in both modes)")
     ap.add_argument("--cases", type=int, default=len(CASES), help="check the first N cases only")
+    ap.add_argument("--profile-run", default=None, metavar="VARIANT[:dtype]",
+                    help="only run VARIANT three times on the headline (for ncu: profile its third launch)")
     opt = ap.parse_args()
     os.makedirs(opt.out, exist_ok=True)
+    if opt.profile_run:
+        name, _, dt = opt.profile_run.partition(":")
+        dtype = getattr(torch, dt or "float32")
+        B, C, O, H, W, kh, kw = HEADLINE
+        x = torch.rand(B, C, H, W, device="cuda").to(dtype)
+        conv = torch.nn.Conv2d(C, O, kh).to("cuda").to(dtype)
+        for _ in range(3):
+            hopper.conv2d_gelu_gap_hopper(x, conv.weight.detach(), conv.bias.detach(), **VARIANTS[name])
+        torch.cuda.synchronize()
+        return 0
     out = dict(device=torch.cuda.get_device_name(), torch=torch.__version__, triton=triton.__version__,
                date=time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()))
     path = os.path.join(opt.out, "hopper_dev_check.json" if opt.no_timings else "hopper_dev.json")
