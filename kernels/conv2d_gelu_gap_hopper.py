@@ -304,7 +304,7 @@ if gluon is not None:
         # PROBE (timing probes, wrong values; benchmarks/dev/hopper_dev.py only): 1 no proxy fence, 2 no loads
         x_img, t_begin, t_end, OH, OW, b, pid_g, pid_c, C_OUT, inv_area = sched
         sxc, sxh, sxw = strides
-        x_smem, w_smem = smem
+        x_smem, w_smem, xb_smem = smem
         ready, empty = bars
         VEC: gl.constexpr = 128 // x_ptr.dtype.element_ty.primitive_bitwidth
         LP: gl.constexpr = gl.BlockedLayout([1, VEC], [32, 1], [4, 1], [1, 0])
@@ -364,9 +364,11 @@ if gluon is not None:
     @gluon.jit
     def _rows_consume(x_ptr, b_ptr, out_ptr, sched, smem, bars, KH: gl.constexpr, NCR: gl.constexpr,
                       SLOTS: gl.constexpr, EXACT: gl.constexpr, DETERMINISTIC: gl.constexpr, CID: gl.constexpr,
-                      A_REGS: gl.constexpr):
+                      A_REGS: gl.constexpr, BIAS_MMA: gl.constexpr):
+        # BIAS_MMA: the bias comes out of the tensor cores (one more [64, DK] x [DK, 128] MMA per tile, bias hi / lo
+        # against a constant tile of ones), saving the epilogue's add per element
         x_img, t_begin, t_end, OH, OW, b, pid_g, pid_c, C_OUT, inv_area = sched
-        x_smem, w_smem = smem
+        x_smem, w_smem, xb_smem = smem
         ready, empty = bars
         IK: gl.constexpr = 8 if x_ptr.dtype.element_ty == gl.float32 else 16
         acc_l: gl.constexpr = gl.NVMMADistributedLayout(version=[3, 0], warps_per_cta=[4, 1],
@@ -381,7 +383,7 @@ if gluon is not None:
             a_l: gl.constexpr = gl.DotOperandLayout(operand_index=0, parent=acc_l,
                                                   k_width=32 // x_ptr.dtype.element_ty.primitive_bitwidth)
             wa = ()
-            for c in gl.static_range(KH * NCR):
+            for c in gl.static_range(KH * NCR + BIAS_MMA):
                 wa = wa + (w_smem.index(c).load(a_l),)
         for j in range((t_end - t_begin - CID + 1) // 2):
             i = 2 * j + CID
@@ -398,11 +400,23 @@ if gluon is not None:
                         a = w_smem.index(ky * NCR + c)
                     acc = warpgroup_mma(a, x_smem.index(s * NCR + c).permute((1, 0)), acc, use_acc=ky + c > 0,
                                         is_async=True)
+            if BIAS_MMA:
+                if A_REGS:
+                    a = wa[KH * NCR]
+                else:
+                    a = w_smem.index(KH * NCR)
+                acc = warpgroup_mma(a, xb_smem.permute((1, 0)), acc, use_acc=True, is_async=True)
             acc = warpgroup_mma_wait(0, deps=[acc])
             for ky in gl.static_range(KH):
                 mbarrier.arrive(empty.index((q_top + ky) % SLOTS), count=1)
-            v = _gelu(acc + bias[:, None], EXACT)
-            part += gl.sum(gl.where((cols >= first)[None, :], v, 0.0), axis=1)
+            if BIAS_MMA:
+                v = _gelu(acc, EXACT)
+            else:
+                v = _gelu(acc + bias[:, None], EXACT)
+            if first > 0:  # the shifted last tile of a row: its first columns were done by the block before
+                part += gl.sum(gl.where((cols >= first)[None, :], v, 0.0), axis=1)
+            else:
+                part += gl.sum(v, axis=1)
         part = part * inv_area
         if DETERMINISTIC:
             gl.store(out_ptr + ((b.to(gl.int64) * gl.num_programs(0) + pid_g) * 2 + CID) * C_OUT + offs_n, part,
@@ -414,13 +428,14 @@ if gluon is not None:
     def _rows_part(
         run, CIN: gl.constexpr, KH: gl.constexpr, KW: gl.constexpr, NCR: gl.constexpr, SLOTS: gl.constexpr,
         DK: gl.constexpr, ROUND: gl.constexpr, EXACT: gl.constexpr, DETERMINISTIC: gl.constexpr,
-        A_REGS: gl.constexpr, AHEAD: gl.constexpr, NPROD: gl.constexpr, PROBE: gl.constexpr, ROLE: gl.constexpr,
+        A_REGS: gl.constexpr, AHEAD: gl.constexpr, NPROD: gl.constexpr, PROBE: gl.constexpr,
+        BIAS_MMA: gl.constexpr, ROLE: gl.constexpr,
     ):
         # ROLE 0 / 1 consumes the even / odd tiles, ROLE 2 + k is producer k
         x_ptr, b_ptr, out_ptr, sched, strides, smem, bars = run
         if ROLE < 2:
             _rows_consume(x_ptr, b_ptr, out_ptr, sched, smem, bars, KH, NCR, SLOTS, EXACT, DETERMINISTIC, ROLE,
-                          A_REGS)
+                          A_REGS, BIAS_MMA)
         else:
             _rows_produce(x_ptr, sched, strides, smem, bars, CIN, KH, KW, NCR, SLOTS, DK, ROUND, AHEAD, ROLE - 2,
                           NPROD, PROBE)
@@ -431,7 +446,7 @@ if gluon is not None:
         CIN: gl.constexpr, KH: gl.constexpr, KW: gl.constexpr, NCR: gl.constexpr, SLOTS: gl.constexpr,
         DK: gl.constexpr, ROUND: gl.constexpr, EXACT: gl.constexpr, DETERMINISTIC: gl.constexpr,
         C_REGS: gl.constexpr, P_REGS: gl.constexpr, A_REGS: gl.constexpr, AHEAD: gl.constexpr,
-        NPROD: gl.constexpr, PROBE: gl.constexpr = 0,
+        NPROD: gl.constexpr, PROBE: gl.constexpr = 0, BIAS_MMA: gl.constexpr = True,
     ):
         """The row-ring design: tiles of 128 output pixels x 64 channels walk down a column block, so the KH input
         rows of one tile are the next tile's rows shifted by one; a producer loads only each tile's newest row
@@ -448,12 +463,13 @@ if gluon is not None:
         KT: gl.constexpr = CIN * KH * KW
         KR: gl.constexpr = KW * CIN
         NXB: gl.constexpr = triton.next_power_of_2(SLOTS * NCR)
-        NWB: gl.constexpr = triton.next_power_of_2(KH * NCR)
+        NWB: gl.constexpr = triton.next_power_of_2(KH * NCR + 1)
         dt: gl.constexpr = x_ptr.dtype.element_ty
         sl: gl.constexpr = gl.NVMMASharedLayout(swizzle_byte_width=32, element_bitwidth=dt.primitive_bitwidth,
                                                 rank=2)
         x_smem = gl.allocate_shared_memory(dt, [NXB, 128, DK], sl)
         w_smem = gl.allocate_shared_memory(dt, [NWB, 64, DK], sl)
+        xb_smem = gl.allocate_shared_memory(dt, [128, DK], sl)
         ready = gl.allocate_shared_memory(gl.int64, [SLOTS, 1], mbarrier.MBarrierLayout())
         empty = gl.allocate_shared_memory(gl.int64, [SLOTS, 1], mbarrier.MBarrierLayout())
         for s in gl.static_range(SLOTS):
@@ -468,43 +484,55 @@ if gluon is not None:
                 w = gl.load(wp_ptr + (offs_n.to(gl.int64)[:, None] * (KT + 2) + (ky * KR + f)[None, :]),
                             mask=(offs_n < C_OUT)[:, None] & (f < KR)[None, :], other=0.0)
                 w_smem.index(ky * NCR + c).store(w)
+        if BIAS_MMA:  # chunk KH * NCR: (bias hi, bias lo, 0, ...) against a [128, DK] tile of (1, 1, 0, ...)
+            fb = gl.arange(0, DK, layout=gl.SliceLayout(0, WL))
+            bv = gl.load(b_ptr + offs_n, mask=offs_n < C_OUT, other=0.0).to(gl.float32)
+            if dt == gl.float32:  # hi exact in TF32, lo = the rest (the tensor core truncates it: ~2^-21 |bias|)
+                hi = (bv.to(gl.int32, bitcast=True) & -8192).to(gl.float32, bitcast=True)
+            else:
+                hi = bv.to(dt).to(gl.float32)
+            lo = bv - hi
+            wb = gl.where((fb == 0)[None, :], hi[:, None], gl.where((fb == 1)[None, :], lo[:, None], 0.0))
+            w_smem.index(KH * NCR).store(wb.to(dt))
+            pb = gl.arange(0, 128, layout=gl.SliceLayout(1, WL))
+            xb_smem.store(gl.where((fb < 2)[None, :] & (pb >= 0)[:, None], 1.0, 0.0).to(dt))
         fence_async_shared()
         x_img = x_ptr + b.to(gl.int64) * sxb
         sched = (x_img, t_begin, t_end, OH, OW, b, pid_g, pid_c, C_OUT, inv_area)
-        run = (x_ptr, b_ptr, out_ptr, sched, (sxc, sxh, sxw), (x_smem, w_smem), (ready, empty))
+        run = (x_ptr, b_ptr, out_ptr, sched, (sxc, sxh, sxw), (x_smem, w_smem, xb_smem), (ready, empty))
         if NPROD == 1:
             gl.warp_specialize([
                 (_rows_part, (run, CIN, KH, KW, NCR, SLOTS, DK, ROUND, EXACT, DETERMINISTIC, A_REGS, AHEAD, 1, PROBE,
-                              0)),
+                              BIAS_MMA, 0)),
                 (_rows_part, (run, CIN, KH, KW, NCR, SLOTS, DK, ROUND, EXACT, DETERMINISTIC, A_REGS, AHEAD, 1, PROBE,
-                              1)),
+                              BIAS_MMA, 1)),
                 (_rows_part, (run, CIN, KH, KW, NCR, SLOTS, DK, ROUND, EXACT, DETERMINISTIC, A_REGS, AHEAD, 1, PROBE,
-                              2)),
+                              BIAS_MMA, 2)),
             ], [4, 4], [C_REGS, P_REGS])
         elif NPROD == 2:
             gl.warp_specialize([
                 (_rows_part, (run, CIN, KH, KW, NCR, SLOTS, DK, ROUND, EXACT, DETERMINISTIC, A_REGS, AHEAD, 2, PROBE,
-                              0)),
+                              BIAS_MMA, 0)),
                 (_rows_part, (run, CIN, KH, KW, NCR, SLOTS, DK, ROUND, EXACT, DETERMINISTIC, A_REGS, AHEAD, 2, PROBE,
-                              1)),
+                              BIAS_MMA, 1)),
                 (_rows_part, (run, CIN, KH, KW, NCR, SLOTS, DK, ROUND, EXACT, DETERMINISTIC, A_REGS, AHEAD, 2, PROBE,
-                              2)),
+                              BIAS_MMA, 2)),
                 (_rows_part, (run, CIN, KH, KW, NCR, SLOTS, DK, ROUND, EXACT, DETERMINISTIC, A_REGS, AHEAD, 2, PROBE,
-                              3)),
+                              BIAS_MMA, 3)),
             ], [4, 4, 4], [C_REGS, P_REGS, P_REGS])
         else:
             gl.static_assert(NPROD == 3, "one, two or three producers")
             gl.warp_specialize([
                 (_rows_part, (run, CIN, KH, KW, NCR, SLOTS, DK, ROUND, EXACT, DETERMINISTIC, A_REGS, AHEAD, 3, PROBE,
-                              0)),
+                              BIAS_MMA, 0)),
                 (_rows_part, (run, CIN, KH, KW, NCR, SLOTS, DK, ROUND, EXACT, DETERMINISTIC, A_REGS, AHEAD, 3, PROBE,
-                              1)),
+                              BIAS_MMA, 1)),
                 (_rows_part, (run, CIN, KH, KW, NCR, SLOTS, DK, ROUND, EXACT, DETERMINISTIC, A_REGS, AHEAD, 3, PROBE,
-                              2)),
+                              BIAS_MMA, 2)),
                 (_rows_part, (run, CIN, KH, KW, NCR, SLOTS, DK, ROUND, EXACT, DETERMINISTIC, A_REGS, AHEAD, 3, PROBE,
-                              3)),
+                              BIAS_MMA, 3)),
                 (_rows_part, (run, CIN, KH, KW, NCR, SLOTS, DK, ROUND, EXACT, DETERMINISTIC, A_REGS, AHEAD, 3, PROBE,
-                              4)),
+                              BIAS_MMA, 4)),
             ], [4, 4, 4, 4], [C_REGS, P_REGS, P_REGS, P_REGS])
 
 
@@ -530,7 +558,7 @@ def rows_geometry(cin, kh, kw, elem_bytes, want_slots=None, nprod=1):
     dk = 8 if elem_bytes == 4 else 16
     ncr = triton.cdiv(kw * cin, dk)
     chunk = TILE_W * dk * elem_bytes
-    w_bytes = triton.next_power_of_2(kh * ncr) * BLOCK_N * dk * elem_bytes
+    w_bytes = triton.next_power_of_2(kh * ncr + 1) * BLOCK_N * dk * elem_bytes + chunk  # + the bias MMA's tiles
     least = -(-(kh + 1) // nprod) * nprod
     slots = want_slots or max(least, triton.next_power_of_2((kh + 2) * ncr) // ncr // nprod * nprod)
     while slots > least and triton.next_power_of_2(slots * ncr) * chunk + w_bytes > SMEM_BUDGET:
@@ -579,9 +607,10 @@ LAUNCH = dict(STAGES=3, P_WARPS=4, C_REGS=160, P_REGS=128, maxnreg=160, programs
 
 #: the row-ring kernel's launch: ring slots (None: rows_geometry's), registers per thread (consumer, producer;
 #: the default partition, consumer 0, gets what maxnreg leaves), programs per SM, weights in registers, rows in
-#: flight in a producer beyond the one it stores, producers (rows q = k mod NPROD to producer k)
+#: flight in a producer beyond the one it stores, producers (rows q = k mod NPROD to producer k), the bias added
+#: by one more MMA per tile instead of in the epilogue
 ROWS_LAUNCH = dict(SLOTS=None, C_REGS=168, P_REGS=128, maxnreg=168, programs_per_sm=1, A_REGS=False, AHEAD=1,
-                   NPROD=1)
+                   NPROD=1, BIAS_MMA=True)
 
 
 def conv2d_gelu_gap_hopper(x, weight, bias, *, input_precision="tf32", deterministic=False, gelu=None,
@@ -667,7 +696,7 @@ def _rows(x, weight, bias, input_precision, deterministic, gelu, kw):
     meta = dict(CIN=CIN, KH=KH, KW=KW, NCR=ncr, SLOTS=slots, DK=dk, ROUND=tf32,
                 EXACT=kw.get("gelu_mode", int(gelu == "exact")), C_REGS=kw["C_REGS"], P_REGS=kw["P_REGS"],
                 A_REGS=kw["A_REGS"], AHEAD=kw["AHEAD"], NPROD=kw["NPROD"],
-                PROBE=kw.get("probe", 0), num_warps=4, maxnreg=kw["maxnreg"])
+                PROBE=kw.get("probe", 0), BIAS_MMA=kw["BIAS_MMA"], num_warps=4, maxnreg=kw["maxnreg"])
     args = (x, wp, bias_, None, COUT, OH, OW, sxb, sxc, sxh, sxw, 1.0 / (OH * OW))
     if deterministic:
         part = torch.empty((B, P * 2, COUT), device=x.device, dtype=torch.float32)

@@ -56,6 +56,7 @@ _ROWS = {
     "rows2pn": dict(NPROD=2, AHEAD=0, maxnreg=128, C_REGS=168, P_REGS=88, gelu_mode=2),
     "rows2pq": dict(NPROD=2, AHEAD=0, maxnreg=128, C_REGS=168, P_REGS=88, probe=1),
     "rows2pa": dict(NPROD=2, AHEAD=1, maxnreg=128, C_REGS=168, P_REGS=128),
+    "rowsb0": dict(BIAS_MMA=False),  # the bias added in the epilogue (the first device runs' kernel)
 }
 VARIANTS = {**{k: dict(v, design="im2col") for k, v in _IM2COL.items()},
             **{k: dict(v, design="rows") for k, v in _ROWS.items()}}
