@@ -413,10 +413,9 @@ if gluon is not None:
                 v = _gelu(acc, EXACT)
             else:
                 v = _gelu(acc + bias[:, None], EXACT)
-            if first > 0:  # the shifted last tile of a row: its first columns were done by the block before
-                part += gl.sum(gl.where((cols >= first)[None, :], v, 0.0), axis=1)
-            else:
-                part += gl.sum(v, axis=1)
+            # the shifted last tile of a row: its first columns were done by the block before (a branch on
+            # first > 0 to skip the select on other tiles was slower on the H200: 0.536 against 0.498 ms)
+            part += gl.sum(gl.where((cols >= first)[None, :], v, 0.0), axis=1)
         part = part * inv_area
         if DETERMINISTIC:
             gl.store(out_ptr + ((b.to(gl.int64) * gl.num_programs(0) + pid_g) * 2 + CID) * C_OUT + offs_n, part,
