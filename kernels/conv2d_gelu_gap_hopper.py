@@ -364,7 +364,7 @@ if gluon is not None:
     @gluon.jit
     def _rows_consume(x_ptr, b_ptr, out_ptr, sched, smem, bars, KH: gl.constexpr, NCR: gl.constexpr,
                       SLOTS: gl.constexpr, EXACT: gl.constexpr, DETERMINISTIC: gl.constexpr, CID: gl.constexpr,
-                      A_REGS: gl.constexpr, BIAS_MMA: gl.constexpr):
+                      A_REGS: gl.constexpr, BIAS_MMA: gl.constexpr, NCONS: gl.constexpr):
         # BIAS_MMA: the bias comes out of the tensor cores (one more [64, DK] x [DK, 128] MMA per tile, bias hi / lo
         # against a constant tile of ones), saving the epilogue's add per element
         x_img, t_begin, t_end, OH, OW, b, pid_g, pid_c, C_OUT, inv_area = sched
@@ -385,8 +385,8 @@ if gluon is not None:
             wa = ()
             for c in gl.static_range(KH * NCR + BIAS_MMA):
                 wa = wa + (w_smem.index(c).load(a_l),)
-        for j in range((t_end - t_begin - CID + 1) // 2):
-            i = 2 * j + CID
+        for j in range((t_end - t_begin - CID + NCONS - 1) // NCONS):
+            i = NCONS * j + CID
             _tw, _oh, _ow0, first = _rows_tile(t_begin + i, OH, OW)
             q_top = _rows_through(i, t_begin, OH, KH) - KH  # the counter of the tile's first input row
             for ky in gl.static_range(KH):
@@ -418,8 +418,8 @@ if gluon is not None:
             part += gl.sum(gl.where((cols >= first)[None, :], v, 0.0), axis=1)
         part = part * inv_area
         if DETERMINISTIC:
-            gl.store(out_ptr + ((b.to(gl.int64) * gl.num_programs(0) + pid_g) * 2 + CID) * C_OUT + offs_n, part,
-                     mask=n_ok)
+            gl.store(out_ptr + ((b.to(gl.int64) * gl.num_programs(0) + pid_g) * NCONS + CID) * C_OUT + offs_n,
+                     part, mask=n_ok)
         else:
             gl.atomic_add(out_ptr + b.to(gl.int64) * C_OUT + offs_n, part, mask=n_ok)
 
@@ -428,16 +428,16 @@ if gluon is not None:
         run, CIN: gl.constexpr, KH: gl.constexpr, KW: gl.constexpr, NCR: gl.constexpr, SLOTS: gl.constexpr,
         DK: gl.constexpr, ROUND: gl.constexpr, EXACT: gl.constexpr, DETERMINISTIC: gl.constexpr,
         A_REGS: gl.constexpr, AHEAD: gl.constexpr, NPROD: gl.constexpr, PROBE: gl.constexpr,
-        BIAS_MMA: gl.constexpr, ROLE: gl.constexpr,
+        BIAS_MMA: gl.constexpr, NCONS: gl.constexpr, ROLE: gl.constexpr,
     ):
-        # ROLE 0 / 1 consumes the even / odd tiles, ROLE 2 + k is producer k
+        # ROLE c < NCONS consumes tiles i = c (mod NCONS), ROLE NCONS + k is producer k
         x_ptr, b_ptr, out_ptr, sched, strides, smem, bars = run
-        if ROLE < 2:
+        if ROLE < NCONS:
             _rows_consume(x_ptr, b_ptr, out_ptr, sched, smem, bars, KH, NCR, SLOTS, EXACT, DETERMINISTIC, ROLE,
-                          A_REGS, BIAS_MMA)
+                          A_REGS, BIAS_MMA, NCONS)
         else:
-            _rows_produce(x_ptr, sched, strides, smem, bars, CIN, KH, KW, NCR, SLOTS, DK, ROUND, AHEAD, ROLE - 2,
-                          NPROD, PROBE)
+            _rows_produce(x_ptr, sched, strides, smem, bars, CIN, KH, KW, NCR, SLOTS, DK, ROUND, AHEAD,
+                          ROLE - NCONS, NPROD, PROBE)
 
     @gluon.jit
     def conv2d_gelu_gap_rows_kernel(
@@ -445,7 +445,7 @@ if gluon is not None:
         CIN: gl.constexpr, KH: gl.constexpr, KW: gl.constexpr, NCR: gl.constexpr, SLOTS: gl.constexpr,
         DK: gl.constexpr, ROUND: gl.constexpr, EXACT: gl.constexpr, DETERMINISTIC: gl.constexpr,
         C_REGS: gl.constexpr, P_REGS: gl.constexpr, A_REGS: gl.constexpr, AHEAD: gl.constexpr,
-        NPROD: gl.constexpr, PROBE: gl.constexpr = 0, BIAS_MMA: gl.constexpr = True,
+        NPROD: gl.constexpr, PROBE: gl.constexpr = 0, BIAS_MMA: gl.constexpr = True, NCONS: gl.constexpr = 2,
     ):
         """The row-ring design: tiles of 128 output pixels x 64 channels walk down a column block, so the KH input
         rows of one tile are the next tile's rows shifted by one; a producer loads only each tile's newest row
@@ -499,39 +499,51 @@ if gluon is not None:
         x_img = x_ptr + b.to(gl.int64) * sxb
         sched = (x_img, t_begin, t_end, OH, OW, b, pid_g, pid_c, C_OUT, inv_area)
         run = (x_ptr, b_ptr, out_ptr, sched, (sxc, sxh, sxw), (x_smem, w_smem, xb_smem), (ready, empty))
-        if NPROD == 1:
+        if NCONS == 3:
+            gl.static_assert(NPROD == 1, "three consumers take one producer")
             gl.warp_specialize([
                 (_rows_part, (run, CIN, KH, KW, NCR, SLOTS, DK, ROUND, EXACT, DETERMINISTIC, A_REGS, AHEAD, 1, PROBE,
-                              BIAS_MMA, 0)),
+                              BIAS_MMA, 3, 0)),
                 (_rows_part, (run, CIN, KH, KW, NCR, SLOTS, DK, ROUND, EXACT, DETERMINISTIC, A_REGS, AHEAD, 1, PROBE,
-                              BIAS_MMA, 1)),
+                              BIAS_MMA, 3, 1)),
                 (_rows_part, (run, CIN, KH, KW, NCR, SLOTS, DK, ROUND, EXACT, DETERMINISTIC, A_REGS, AHEAD, 1, PROBE,
-                              BIAS_MMA, 2)),
+                              BIAS_MMA, 3, 2)),
+                (_rows_part, (run, CIN, KH, KW, NCR, SLOTS, DK, ROUND, EXACT, DETERMINISTIC, A_REGS, AHEAD, 1, PROBE,
+                              BIAS_MMA, 3, 3)),
+            ], [4, 4, 4], [C_REGS, C_REGS, P_REGS])
+        elif NPROD == 1:
+            gl.warp_specialize([
+                (_rows_part, (run, CIN, KH, KW, NCR, SLOTS, DK, ROUND, EXACT, DETERMINISTIC, A_REGS, AHEAD, 1, PROBE,
+                              BIAS_MMA, 2, 0)),
+                (_rows_part, (run, CIN, KH, KW, NCR, SLOTS, DK, ROUND, EXACT, DETERMINISTIC, A_REGS, AHEAD, 1, PROBE,
+                              BIAS_MMA, 2, 1)),
+                (_rows_part, (run, CIN, KH, KW, NCR, SLOTS, DK, ROUND, EXACT, DETERMINISTIC, A_REGS, AHEAD, 1, PROBE,
+                              BIAS_MMA, 2, 2)),
             ], [4, 4], [C_REGS, P_REGS])
         elif NPROD == 2:
             gl.warp_specialize([
                 (_rows_part, (run, CIN, KH, KW, NCR, SLOTS, DK, ROUND, EXACT, DETERMINISTIC, A_REGS, AHEAD, 2, PROBE,
-                              BIAS_MMA, 0)),
+                              BIAS_MMA, 2, 0)),
                 (_rows_part, (run, CIN, KH, KW, NCR, SLOTS, DK, ROUND, EXACT, DETERMINISTIC, A_REGS, AHEAD, 2, PROBE,
-                              BIAS_MMA, 1)),
+                              BIAS_MMA, 2, 1)),
                 (_rows_part, (run, CIN, KH, KW, NCR, SLOTS, DK, ROUND, EXACT, DETERMINISTIC, A_REGS, AHEAD, 2, PROBE,
-                              BIAS_MMA, 2)),
+                              BIAS_MMA, 2, 2)),
                 (_rows_part, (run, CIN, KH, KW, NCR, SLOTS, DK, ROUND, EXACT, DETERMINISTIC, A_REGS, AHEAD, 2, PROBE,
-                              BIAS_MMA, 3)),
+                              BIAS_MMA, 2, 3)),
             ], [4, 4, 4], [C_REGS, P_REGS, P_REGS])
         else:
             gl.static_assert(NPROD == 3, "one, two or three producers")
             gl.warp_specialize([
                 (_rows_part, (run, CIN, KH, KW, NCR, SLOTS, DK, ROUND, EXACT, DETERMINISTIC, A_REGS, AHEAD, 3, PROBE,
-                              BIAS_MMA, 0)),
+                              BIAS_MMA, 2, 0)),
                 (_rows_part, (run, CIN, KH, KW, NCR, SLOTS, DK, ROUND, EXACT, DETERMINISTIC, A_REGS, AHEAD, 3, PROBE,
-                              BIAS_MMA, 1)),
+                              BIAS_MMA, 2, 1)),
                 (_rows_part, (run, CIN, KH, KW, NCR, SLOTS, DK, ROUND, EXACT, DETERMINISTIC, A_REGS, AHEAD, 3, PROBE,
-                              BIAS_MMA, 2)),
+                              BIAS_MMA, 2, 2)),
                 (_rows_part, (run, CIN, KH, KW, NCR, SLOTS, DK, ROUND, EXACT, DETERMINISTIC, A_REGS, AHEAD, 3, PROBE,
-                              BIAS_MMA, 3)),
+                              BIAS_MMA, 2, 3)),
                 (_rows_part, (run, CIN, KH, KW, NCR, SLOTS, DK, ROUND, EXACT, DETERMINISTIC, A_REGS, AHEAD, 3, PROBE,
-                              BIAS_MMA, 4)),
+                              BIAS_MMA, 2, 4)),
             ], [4, 4, 4, 4], [C_REGS, P_REGS, P_REGS, P_REGS])
 
 
@@ -549,7 +561,7 @@ def ring_stages(nch, elem_bytes, want):
     return stages
 
 
-def rows_geometry(cin, kh, kw, elem_bytes, want_slots=None, nprod=1):
+def rows_geometry(cin, kh, kw, elem_bytes, want_slots=None, nprod=1, ncons=2):
     """The row-ring design's (DK, NCR, SLOTS, shared bytes): K chunk (one wgmma's K: 8 TF32 / 16 16-bit values),
     chunks per input row (K = kw * cin), ring slots (input rows held: at least kh + 1, by default those that fill
     the power-of-two allocation for kh + 2; a multiple of the producers ``nprod``), and the shared memory of ring
@@ -558,7 +570,7 @@ def rows_geometry(cin, kh, kw, elem_bytes, want_slots=None, nprod=1):
     ncr = triton.cdiv(kw * cin, dk)
     chunk = TILE_W * dk * elem_bytes
     w_bytes = triton.next_power_of_2(kh * ncr + 1) * BLOCK_N * dk * elem_bytes + chunk  # + the bias MMA's tiles
-    least = -(-(kh + 1) // nprod) * nprod
+    least = -(-(kh + ncons - 1) // nprod) * nprod  # a consumer's previous tile still holds row q - SLOTS
     slots = want_slots or max(least, triton.next_power_of_2((kh + 2) * ncr) // ncr // nprod * nprod)
     while slots > least and triton.next_power_of_2(slots * ncr) * chunk + w_bytes > SMEM_BUDGET:
         slots -= nprod
@@ -609,7 +621,7 @@ LAUNCH = dict(STAGES=3, P_WARPS=4, C_REGS=160, P_REGS=128, maxnreg=160, programs
 #: flight in a producer beyond the one it stores, producers (rows q = k mod NPROD to producer k), the bias added
 #: by one more MMA per tile instead of in the epilogue
 ROWS_LAUNCH = dict(SLOTS=None, C_REGS=168, P_REGS=128, maxnreg=168, programs_per_sm=1, A_REGS=False, AHEAD=1,
-                   NPROD=1, BIAS_MMA=True)
+                   NPROD=1, BIAS_MMA=True, NCONS=2)
 
 
 def conv2d_gelu_gap_hopper(x, weight, bias, *, input_precision="tf32", deterministic=False, gelu=None,
@@ -674,8 +686,8 @@ def _rows(x, weight, bias, input_precision, deterministic, gelu, kw):
     OH, OW = H - KH + 1, W - KW + 1
     if B == 0 or COUT == 0:
         return torch.zeros((B, COUT), device=x.device, dtype=x.dtype)
-    dk, ncr, slots, _ = rows_geometry(CIN, KH, KW, x.element_size(), kw["SLOTS"], kw["NPROD"])
-    if slots < KH + 1:
+    dk, ncr, slots, _ = rows_geometry(CIN, KH, KW, x.element_size(), kw["SLOTS"], kw["NPROD"], kw["NCONS"])
+    if slots < KH + kw["NCONS"] - 1:
         raise ValueError(f"SLOTS={kw['SLOTS']!r}, NPROD={kw['NPROD']!r}: the row ring needs at least kh + 1 = {KH + 1} "
                          f"slots, a multiple of NPROD, that fit in shared memory")
     tf32 = x.dtype == torch.float32 and input_precision == "tf32"
@@ -695,12 +707,13 @@ def _rows(x, weight, bias, input_precision, deterministic, gelu, kw):
     meta = dict(CIN=CIN, KH=KH, KW=KW, NCR=ncr, SLOTS=slots, DK=dk, ROUND=tf32,
                 EXACT=kw.get("gelu_mode", int(gelu == "exact")), C_REGS=kw["C_REGS"], P_REGS=kw["P_REGS"],
                 A_REGS=kw["A_REGS"], AHEAD=kw["AHEAD"], NPROD=kw["NPROD"],
-                PROBE=kw.get("probe", 0), BIAS_MMA=kw["BIAS_MMA"], num_warps=4, maxnreg=kw["maxnreg"])
+                PROBE=kw.get("probe", 0), BIAS_MMA=kw["BIAS_MMA"], NCONS=kw["NCONS"], num_warps=4,
+                maxnreg=kw["maxnreg"])
     args = (x, wp, bias_, None, COUT, OH, OW, sxb, sxc, sxh, sxw, 1.0 / (OH * OW))
     if deterministic:
-        part = torch.empty((B, P * 2, COUT), device=x.device, dtype=torch.float32)
+        part = torch.empty((B, P * kw["NCONS"], COUT), device=x.device, dtype=torch.float32)
         conv2d_gelu_gap_rows_kernel[grid](*args[:3], part, *args[4:], DETERMINISTIC=True, **meta)
-        return _finalize(part, B, COUT, P * 2, x.dtype)
+        return _finalize(part, B, COUT, P * kw["NCONS"], x.dtype)
     out = torch.zeros((B, COUT), device=x.device, dtype=torch.float32)
     conv2d_gelu_gap_rows_kernel[grid](*args[:3], out, *args[4:], DETERMINISTIC=False, **meta)
     return out if x.dtype == torch.float32 else out.to(x.dtype)

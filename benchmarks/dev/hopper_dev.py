@@ -57,6 +57,9 @@ _ROWS = {
     "rows2pq": dict(NPROD=2, AHEAD=0, maxnreg=128, C_REGS=168, P_REGS=88, probe=1),
     "rows2pa": dict(NPROD=2, AHEAD=1, maxnreg=128, C_REGS=168, P_REGS=128),
     "rowsb0": dict(BIAS_MMA=False),  # the bias added in the epilogue (the first device runs' kernel)
+    # three consumer warpgroups (tiles i = c mod 3), one producer with one row in flight (16 warps)
+    "rows3": dict(NCONS=3, AHEAD=0, maxnreg=128, C_REGS=144, P_REGS=80),
+    "rows3n": dict(NCONS=3, AHEAD=0, maxnreg=128, C_REGS=144, P_REGS=80, gelu_mode=2),
 }
 VARIANTS = {**{k: dict(v, design="im2col") for k, v in _IM2COL.items()},
             **{k: dict(v, design="rows") for k, v in _ROWS.items()}}
