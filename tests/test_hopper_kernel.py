@@ -1,4 +1,5 @@
-"""The warp-specialized Gluon kernel (kernels/conv2d_gelu_gap_hopper.py): a measured experiment, not dispatched.
+"""The warp-specialized Gluon kernels (kernels/conv2d_gelu_gap_hopper.py, designs "rows" and "im2col"): measured,
+not dispatched.
 
 Gluon has no interpreter, so on this machine the tests check what it says about the cases it cannot run; its
 numbers are proven on a Hopper GPU only (the gpu-marked test here, and benchmarks/dev/hopper_dev.py)."""
@@ -12,13 +13,39 @@ from fusefuzz.kernels import conv2d_gelu_gap_fused as fused  # noqa: E402
 from fusefuzz.kernels import conv2d_gelu_gap_hopper as hopper  # noqa: E402
 
 
-def test_off_a_hopper_gpu_it_says_why_and_runs_nothing():
+@pytest.mark.parametrize("design", ["rows", "im2col"])
+def test_off_a_hopper_gpu_it_says_why_and_runs_nothing(design):
     x, w, b = torch.randn(1, 8, 5, 140), torch.randn(4, 8, 3, 3), torch.randn(4)
-    why = hopper.supported(x, w)
+    why = hopper.supported(x, w, design=design)
     assert why and ("interpreter" in why or "Hopper" in why or "Gluon" in why), why
     with pytest.raises(ValueError, match=r"^conv2d_gelu_gap_hopper: ") as err:
-        hopper.conv2d_gelu_gap_hopper(x, w, b)
+        hopper.conv2d_gelu_gap_hopper(x, w, b, design=design)
     assert "\n" not in str(err.value)
+
+
+def test_an_unknown_design_is_named_in_the_error():
+    x, w, b = torch.randn(1, 8, 5, 140), torch.randn(4, 8, 3, 3), torch.randn(4)
+    with pytest.raises(ValueError, match=r"design='tiles' is not a Hopper kernel design; use 'rows' or 'im2col'"):
+        hopper.conv2d_gelu_gap_hopper(x, w, b, design="tiles")
+
+
+def test_the_row_ring_at_the_headline():
+    # fp32: 3 chunks of [128, 8] per row, 5 rows fill the 16-chunk allocation; 16-bit: 2 chunks of [128, 16], 8 rows
+    assert hopper.rows_geometry(8, 3, 3, 4)[:3] == (8, 3, 5)
+    assert hopper.rows_geometry(8, 3, 3, 2)[:3] == (16, 2, 8)
+
+
+@pytest.mark.parametrize("cin, kh, kw", [(1, 1, 1), (3, 7, 7), (8, 3, 3), (5, 1, 3), (16, 3, 3), (64, 3, 3), (6, 5, 5)])
+@pytest.mark.parametrize("elem_bytes", [4, 2])
+@pytest.mark.parametrize("nprod, ncons", [(1, 2), (2, 2), (1, 3)])
+def test_the_row_ring_keeps_its_invariants(cin, kh, kw, elem_bytes, nprod, ncons):
+    dk, ncr, slots, smem = hopper.rows_geometry(cin, kh, kw, elem_bytes, nprod=nprod, ncons=ncons)
+    assert dk * elem_bytes * 8 in (256, 128) and ncr * dk >= kw * cin > (ncr - 1) * dk
+    if slots:  # enough rows for every consumer's tile plus one, one producer per slot, within shared memory
+        assert slots >= kh + ncons - 1 and slots % nprod == 0 and smem <= hopper.SMEM_BUDGET
+    else:  # not even the least ring fits: the kernel says so and the portable kernel runs
+        least = -(-(kh + ncons - 1) // nprod) * nprod
+        assert hopper.rows_geometry(cin, kh, kw, elem_bytes, least, nprod, ncons)[3] > hopper.SMEM_BUDGET
 
 
 @pytest.mark.parametrize("nch, elem_bytes, want, stages", [
@@ -33,7 +60,14 @@ def test_the_ring_keeps_to_shared_memory(nch, elem_bytes, want, stages):
 
 @pytest.mark.gpu
 @pytest.mark.parametrize("dtype", [torch.float32, torch.bfloat16])
-@pytest.mark.parametrize("variant", [{}, dict(NPROD=2, STAGES=2, maxnreg=128, C_REGS=128, P_REGS=128)])
+@pytest.mark.parametrize("variant", [
+    {},  # the row ring's default launch
+    dict(NPROD=2, AHEAD=0, maxnreg=128, C_REGS=168, P_REGS=88),
+    dict(NCONS=3, AHEAD=0, maxnreg=128, C_REGS=144, P_REGS=80),
+    dict(BIAS_MMA=False, A_REGS=True),
+    dict(design="im2col"),
+    dict(design="im2col", NPROD=2, STAGES=2, maxnreg=128, C_REGS=128, P_REGS=128),
+])
 def test_on_a_hopper_gpu_it_agrees_with_the_portable_kernel(dtype, variant):
     if not torch.cuda.is_available() or torch.cuda.get_device_capability()[0] != 9:
         pytest.skip("needs a Hopper GPU (sm_90)")
