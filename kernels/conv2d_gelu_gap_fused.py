@@ -602,17 +602,8 @@ def _tap_loop_chunk(cin, dot_k):
     return next((k for k in (32, 16) if cin % k == 0 and k >= dot_k), None)
 
 
-def _prepare(x, weight, bias, input_precision, programs_per_image=None, path=DEFAULT_PATH, *, stream_arith=None,
-             stream_k=None):
-    """Validate the inputs; return (shape info, kernel arguments, constexprs) shared by every launch path.
-
-    The streamed (long-K) loop: by default (``stream_arith=None``), where the channels come in whole chunks
-    (:func:`_tap_loop_chunk`) and ``path`` is not "natural", the shape's CIN, KH, KW are compiled in and the tap
-    loop reads a channels-last x with 16-byte loads, staging any other layout into channels-last first (H200
-    2026-12-03, 16x64x56x56 -> 128, 3x3: 0.110 ms fp32 against 0.480 with the koff table; NOTES-fused.md);
-    otherwise the koff table. ``stream_arith`` True / False forces the compiled-in offsets / the table;
-    ``stream_k`` sets the loop's K per chunk (a power of two >= the dot's K; default the tap loop's chunk, else
-    the dot's K)."""
+def _check_inputs(x, weight, bias, input_precision, path=DEFAULT_PATH):
+    """One-line errors (name=value and how to fix it) for inputs no launch path can run; None if they are fine."""
     if not isinstance(x, torch.Tensor) or not isinstance(weight, torch.Tensor):
         raise TypeError(
             f"x and weight must be torch.Tensor, got x={type(x).__name__!r}, weight={type(weight).__name__!r}"
@@ -666,6 +657,22 @@ def _prepare(x, weight, bias, input_precision, programs_per_image=None, path=DEF
         )
     if x.device.type != "cuda" and not _interpreting():
         raise ValueError(f"x.device={x.device!r}: a CUDA tensor is required (or TRITON_INTERPRET=1 for CPU)")
+
+
+def _prepare(x, weight, bias, input_precision, programs_per_image=None, path=DEFAULT_PATH, *, stream_arith=None,
+             stream_k=None):
+    """Validate the inputs; return (shape info, kernel arguments, constexprs) shared by every launch path.
+
+    The streamed (long-K) loop: by default (``stream_arith=None``), where the channels come in whole chunks
+    (:func:`_tap_loop_chunk`) and ``path`` is not "natural", the shape's CIN, KH, KW are compiled in and the tap
+    loop reads a channels-last x with 16-byte loads, staging any other layout into channels-last first (H200
+    2026-12-03, 16x64x56x56 -> 128, 3x3: 0.110 ms fp32 against 0.480 with the koff table; NOTES-fused.md);
+    otherwise the koff table. ``stream_arith`` True / False forces the compiled-in offsets / the table;
+    ``stream_k`` sets the loop's K per chunk (a power of two >= the dot's K; default the tap loop's chunk, else
+    the dot's K)."""
+    _check_inputs(x, weight, bias, input_precision, path)
+    B, CIN, H, W = x.shape
+    COUT, CIN_W, KH, KW = weight.shape
     if bias is None:
         bias = torch.zeros((COUT,), device=x.device, dtype=torch.float32)
 

@@ -24,6 +24,7 @@ on any other device :func:`supported` says why it does not apply and the portabl
 
 import torch
 import triton
+from fusefuzz.harness.backend import BackendUnsupported
 from fusefuzz.kernels import conv2d_gelu_gap_fused as fused
 from fusefuzz.kernels.gelu import gelu_erf, gelu_poly5
 
@@ -630,6 +631,7 @@ def conv2d_gelu_gap_hopper(x, weight, bias, *, input_precision="tf32", determini
     ``design``: "rows" (the row ring) or "im2col" (the first design: every tap gathered per tile)."""
     if design not in ("rows", "im2col"):
         raise ValueError(f"design={design!r} is not a Hopper kernel design; use 'rows' or 'im2col'")
+    fused._check_inputs(x, weight, bias, input_precision)
     why = supported(x, weight, input_precision, design)
     if why:
         raise ValueError(f"conv2d_gelu_gap_hopper: {why}")
@@ -717,3 +719,29 @@ def _rows(x, weight, bias, input_precision, deterministic, gelu, kw):
     out = torch.zeros((B, COUT), device=x.device, dtype=torch.float32)
     conv2d_gelu_gap_rows_kernel[grid](*args[:3], out, *args[4:], DETERMINISTIC=False, **meta)
     return out if x.dtype == torch.float32 else out.to(x.dtype)
+
+
+class ModelNew(torch.nn.Module):
+    """KernelBench's Model (Conv2d -> GELU -> global average pool) on the Hopper kernel alone: where it does not
+    apply (not a Hopper GPU, the interpreter, a shape it does not take) the forward raises
+    :class:`~fusefuzz.harness.backend.BackendUnsupported` with the reason, so the harness reports the example as
+    unsupported here instead of running another kernel under this one's name. ``launch``: ``design`` and the
+    launch parameters of :func:`conv2d_gelu_gap_hopper`."""
+
+    def __init__(self, in_channels, out_channels, kernel_size, *, input_precision="tf32", deterministic=False,
+                 gelu=None, **launch):
+        super().__init__()
+        self.conv = torch.nn.Conv2d(in_channels, out_channels, kernel_size)
+        self.input_precision = input_precision
+        self.deterministic = deterministic
+        self.gelu = gelu
+        self.launch = launch
+
+    def forward(self, x):
+        w, b = self.conv.weight, self.conv.bias
+        fused._check_inputs(x, w, b, self.input_precision)
+        why = supported(x, w, self.input_precision, self.launch.get("design", "rows"))
+        if why:
+            raise BackendUnsupported(f"conv2d_gelu_gap_hopper: {why}")
+        return conv2d_gelu_gap_hopper(x, w, b, input_precision=self.input_precision,
+                                      deterministic=self.deterministic, gelu=self.gelu, **self.launch)

@@ -82,6 +82,7 @@ def conv2d_examples(
     max_outputs: int | None = None,
     tile_edges: bool = True,
     in_channels_step: int = 1,
+    min_out_width: int = 1,
 ):
     """Examples for conv2d_gelu_gap: every size shrinks toward 1, H and W toward the kernel size
     (1x1 outputs, where pooling hides nothing).
@@ -89,6 +90,9 @@ def conv2d_examples(
     ``in_channels_step`` draws in_channels as multiples of it (from ``in_channels_step`` to ``max_in_channels``):
     a kernel path that needs whole channel chunks (the fused kernel's streamed tap loop: 16) is then reached on
     most examples instead of a few.
+
+    ``min_out_width`` keeps the output width (W - kw + 1) at least that (the Hopper kernels' tiles are 128 pixels
+    of one row: 128 reaches them on every example); it needs ``max_extra >= min_out_width - 1``.
 
     ``max_macs`` caps batch x out x Ho x Wo x in x kh x kw (the interpreter is slow): sizes are drawn in
     an order where each bound depends only on earlier draws, so shrinking an early size only widens the
@@ -103,6 +107,10 @@ def conv2d_examples(
         _check_range(name, value, 1)
     _check_range("max_extra", max_extra, 0)
     _check_range("in_channels_step", in_channels_step, 1)
+    _check_range("min_out_width", min_out_width, 1)
+    if min_out_width - 1 > max_extra:
+        raise ValueError(f"min_out_width={min_out_width!r} needs max_extra >= {min_out_width - 1} (got "
+                         f"max_extra={max_extra!r}); raise max_extra")
     if in_channels_step > max_in_channels:
         raise ValueError(f"in_channels_step={in_channels_step!r} > max_in_channels={max_in_channels!r}: no "
                          f"in_channels to draw; lower the step or raise max_in_channels")
@@ -152,7 +160,7 @@ def conv2d_examples(
         per_row = per_pixel * batch
         extra_h = sized(draw, 0, max_extra, budget // per_row - 1, offset=1)
         per_col = per_row * (extra_h + 1)
-        extra_w = sized(draw, 0, max_extra, budget // per_col - 1, offset=1)
+        extra_w = sized(draw, min_out_width - 1, max_extra, budget // per_col - 1, offset=1)
         dtype = draw(st.sampled_from(dtypes))
         layout = draw(st.sampled_from(layouts))
         dist, scale = draw(regimes)

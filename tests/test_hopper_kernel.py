@@ -80,3 +80,61 @@ def test_on_a_hopper_gpu_it_agrees_with_the_portable_kernel(dtype, variant):
     for det in (False, True):
         got = hopper.conv2d_gelu_gap_hopper(x, w, b, deterministic=det, **variant)
         assert (got.double() - ref).abs().max().item() <= 2 * err_portable + 1e-6
+
+
+def _hopper_record(**kwargs):
+    """The Hopper kernel as the fused record's twin (not registered: it is not dispatched yet)."""
+    from fusefuzz.harness.registry import KernelRecord
+    from fusefuzz.kernels.bundled import POLY5_BUDGET
+
+    return KernelRecord(
+        name="conv2d_gelu_gap.fused-hopper", problem="conv2d_gelu_gap",
+        module="fusefuzz.kernels.conv2d_gelu_gap_hopper", precision="tf32-rn",
+        kwargs={"input_precision": "tf32", "deterministic": False, "gelu": "poly5", **kwargs},
+        approx_budget=POLY5_BUDGET, deterministic=kwargs.get("deterministic", False),
+        description="the row-ring Gluon kernel (Hopper only)")
+
+
+#: the Hopper kernel's examples: output rows of at least one 128-pixel tile, up to three column blocks
+HOPPER_OPTIONS = dict(min_out_width=128, max_extra=300, layouts=("contiguous", "channels_last", "strided"))
+
+
+def test_where_the_hopper_kernel_cannot_run_the_verdict_is_unsupported_here():
+    # off a Hopper GPU every example is unsupported, with Gluon's reason: never a pass, never a failure
+    from fusefuzz.harness import campaign, candidates, problems
+
+    cand = candidates.from_record(_hopper_record())
+    options = dict(HOPPER_OPTIONS, max_batch=1, max_in_channels=2, max_out_channels=2, max_kernel_size=2)
+    result = campaign.run_campaign(problems.get("conv2d_gelu_gap"), cand, profile="dev", max_examples=3, seed=0,
+                                   strategy_options=options)
+    if torch.cuda.is_available() and torch.cuda.get_device_capability()[0] == 9:
+        pytest.skip("a Hopper GPU runs it: the gpu test below is its proof")
+    assert result.verdict == "unsupported" and not result.failures and result.examples_run >= 3, result.to_json()
+    assert all("conv2d_gelu_gap_hopper: " in r for r in result.unsupported), result.unsupported
+
+
+@pytest.mark.gpu
+@pytest.mark.parametrize("deterministic", [False, True])
+def test_on_a_hopper_gpu_the_row_ring_passes_the_fused_kernels_contract(deterministic, monkeypatch):
+    """The device proof of the Hopper path (the portable path's is the fused records' gpu profile):
+    ``FUSEFUZZ_HOPPER_PROFILE=gpu FUSEFUZZ_HOPPER_EXAMPLES=200 pytest -m gpu tests/test_hopper_kernel.py``."""
+    import os
+
+    from fusefuzz.harness import campaign, candidates, problems
+
+    if not torch.cuda.is_available() or torch.cuda.get_device_capability()[0] != 9:
+        pytest.skip("needs a Hopper GPU (sm_90)")
+    ran, rows = [], hopper._rows
+
+    def spy(*args, **kwargs):
+        ran.append(1)
+        return rows(*args, **kwargs)
+
+    monkeypatch.setattr(hopper, "_rows", spy)
+    cand = candidates.from_record(_hopper_record(deterministic=deterministic))
+    examples = int(os.environ.get("FUSEFUZZ_HOPPER_EXAMPLES", "20"))
+    result = campaign.run_campaign(problems.get("conv2d_gelu_gap"), cand,
+                                   profile=os.environ.get("FUSEFUZZ_HOPPER_PROFILE", "dev"), max_examples=examples,
+                                   seed=0, strategy_options=HOPPER_OPTIONS)
+    assert result.verdict == "pass", [f.message for f in result.failures]
+    assert ran, f"the row ring never ran in {result.examples_run} examples ({dict(result.unsupported)})"

@@ -50,6 +50,13 @@ def test_in_channels_step_draws_whole_steps_within_the_budget(ex):
     assert _macs(ex) <= max(200_000, ex["in_channels"] * ex["out_channels"] * k * k)
 
 
+@settings(max_examples=100, suppress_health_check=[HealthCheck.too_slow], database=None)
+@given(conv2d_examples(min_out_width=128, max_extra=300, max_macs=2_000_000))
+def test_min_out_width_keeps_the_output_width(ex):
+    k = ex["kernel_size"]
+    assert 128 <= ex["width"] - k + 1 <= 301
+
+
 def test_all_regimes_are_reachable():
     seen = set()
 
@@ -71,6 +78,8 @@ def test_all_regimes_are_reachable():
     (dict(layouts=()), "layouts=()"),
     (dict(in_channels_step=0), "in_channels_step=0"),
     (dict(in_channels_step=32, max_in_channels=16), "in_channels_step=32 > max_in_channels=16"),
+    (dict(min_out_width=0), "min_out_width=0"),
+    (dict(min_out_width=128), "min_out_width=128 needs max_extra >= 127 (got max_extra=48)"),
 ])
 def test_bad_options_name_the_value(kwargs, message):
     with pytest.raises(ValueError, match=message.replace("(", r"\(").replace(")", r"\)")):
