@@ -263,6 +263,17 @@ if gluon is not None:
         # first tile and one (its newest) at every other
         return (i + 1) + (KH - 1) * (1 + (t_begin + i) // OH - t_begin // OH)
 
+    @gluon.constexpr_function
+    def _rows_huge(dt):
+        # the column mask as MMA work (BIAS_MMA == 2, with the lean producer): the pixels of a shifted last tile
+        # that the block before already did are loaded as zeros and the bias MMA adds HUGE_W x -HUGE_W over
+        # HUGE_K K columns, so their pre-activation is bias - HUGE and GELU gives exactly 0 (max(., 0) = 0, g
+        # overflows to -inf so 2^g = 0): HUGE = 2^126 at fp32 / bf16 (exact for |bias| < 2^125; far beyond, the
+        # pooled fp32 sum of >= 128 pixels overflows anyway), 14 x 65504^2 ~ 6e10 at fp16 (any fp16 bias)
+        if dt == gl.float16:
+            return 65504.0, 14
+        return 2.0 ** 63, 1
+
     @gluon.jit
     def _rows_tile(t, OH, OW):
         # tile t of an image, tiles ordered down a column block: column block, output row, first column (the last
@@ -363,11 +374,107 @@ if gluon is not None:
             q_run += n_rows
 
     @gluon.jit
+    def _rows_load_lean(img, r, geo, CIN: gl.constexpr, KW: gl.constexpr, NCR: gl.constexpr, DK: gl.constexpr,
+                        ROUND: gl.constexpr, ZERO: gl.constexpr):
+        # _rows_load of input row r (always a row of the image) without the row predicate: the K padding of the
+        # last chunk is masked (compile time) and, with ZERO, the pixels p < p_first (a shifted last block's
+        # pixels done before) are loaded as zeros
+        p_first, offs_p, offs_k, sxc, sxh, sxw = geo
+        KR: gl.constexpr = KW * CIN
+        if ZERO:
+            p_ok = offs_p >= p_first
+        else:
+            p_ok = offs_p >= 0
+        row = img + r.to(gl.int64) * sxh
+        p_off = offs_p.to(gl.int64) * sxw
+        xs = ()
+        for c in gl.static_range(NCR):
+            f = c * DK + offs_k
+            kx = f // CIN
+            ci = f - kx * CIN
+            if (c + 1) * DK > KR:
+                f_ok = f < KR
+                k_off = gl.where(f_ok, ci.to(gl.int64) * sxc + kx.to(gl.int64) * sxw, 0)
+                v = gl.load(row + (p_off[:, None] + k_off[None, :]), mask=f_ok[None, :] & p_ok[:, None], other=0.0)
+            elif ZERO:
+                v = gl.load(row + (p_off[:, None] + (ci.to(gl.int64) * sxc + kx.to(gl.int64) * sxw)[None, :]),
+                            mask=p_ok[:, None] & (offs_k >= 0)[None, :], other=0.0)
+            else:
+                v = gl.load(row + (p_off[:, None] + (ci.to(gl.int64) * sxc + kx.to(gl.int64) * sxw)[None, :]))
+            if ROUND:  # half a TF32 ulp: the tensor core's truncation completes the rounding to nearest
+                v = (v.to(gl.int32, bitcast=True) + 4096).to(gl.float32, bitcast=True)
+            xs = xs + (v,)
+        return xs
+
+    @gluon.jit
+    def _rows_put(xs, q, u, x_smem, ready, empty, KH: gl.constexpr, NCR: gl.constexpr, SLOTS: gl.constexpr):
+        # row counter q into its ring slot: wait until the slot is free, store, fence, mark it ready; u tiles of
+        # this run read the row, the other KH - u arrivals on its empty barrier come from here
+        s = q % SLOTS
+        mbarrier.wait(empty.index(s), ((q // SLOTS) & 1) ^ 1)
+        for c in gl.static_range(NCR):
+            x_smem.index(s * NCR + c).store(xs[c])
+        fence_async_shared()
+        mbarrier.arrive(ready.index(s), count=1)
+        for _k in range(KH - u):
+            mbarrier.arrive(empty.index(s), count=1)
+
+    @gluon.jit
+    def _rows_produce_lean(x_ptr, sched, strides, smem, bars, CIN: gl.constexpr, KH: gl.constexpr,
+                           KW: gl.constexpr, NCR: gl.constexpr, SLOTS: gl.constexpr, DK: gl.constexpr,
+                           ROUND: gl.constexpr, PID: gl.constexpr, NPROD: gl.constexpr, ZERO: gl.constexpr):
+        # _rows_produce's schedule (the same rows, counters, slots and arrivals) with fewer instructions per row:
+        # two register buffers, the loop unrolled by two so no register moves between them; row j + 2's loads
+        # are issued as soon as row j is stored, so two rows are in flight while the producer waits on a slot;
+        # loads past the run's last row read that last row again (clamped: no predicate, no zero fill; never
+        # stored); ZERO: a shifted last block's pixels done before are loaded as zeros (the consumers' mask MMA)
+        x_img, t_begin, t_end, OH, OW, b, pid_g, pid_c, C_OUT, inv_area = sched
+        sxc, sxh, sxw = strides
+        x_smem, w_smem, xb_smem = smem
+        ready, empty = bars
+        VEC: gl.constexpr = 128 // x_ptr.dtype.element_ty.primitive_bitwidth
+        LP: gl.constexpr = gl.BlockedLayout([1, VEC], [32, 1], [4, 1], [1, 0])
+        offs_p = gl.arange(0, 128, layout=gl.SliceLayout(1, LP))
+        offs_k = gl.arange(0, DK, layout=gl.SliceLayout(0, LP))
+        tw0 = t_begin // OH
+        n_runs = ((t_end - 1) // OH - tw0 + 1) * (t_end > t_begin).to(gl.int32)
+        q_run = t_begin * 0
+        for run in range(n_runs):
+            tw = tw0 + run
+            a = gl.maximum(t_begin, tw * OH) - tw * OH
+            e = gl.minimum(t_end - 1, tw * OH + OH - 1) - tw * OH
+            n_rows = e - a + KH
+            d1 = (PID + NPROD - q_run % NPROD) % NPROD
+            n_mine = (n_rows - d1 + NPROD - 1) // NPROD
+            last = a + n_rows - 1  # input rows a .. last: every clamped load stays inside the image
+            ow0 = gl.minimum(tw * 128, OW - 128)
+            p_first = tw * 128 - ow0
+            img = x_img + ow0.to(gl.int64) * sxw
+            geo = (p_first, offs_p, offs_k, sxc, sxh, sxw)
+            xa = _rows_load_lean(img, gl.minimum(a + d1, last), geo, CIN, KW, NCR, DK, ROUND, ZERO)
+            xb = _rows_load_lean(img, gl.minimum(a + d1 + NPROD, last), geo, CIN, KW, NCR, DK, ROUND, ZERO)
+            for jj in range(n_mine // 2):
+                d = d1 + 2 * jj * NPROD
+                _rows_put(xa, q_run + d, gl.minimum(e, a + d) - gl.maximum(a, a + d - KH + 1) + 1, x_smem, ready,
+                          empty, KH, NCR, SLOTS)
+                xa = _rows_load_lean(img, gl.minimum(a + d + 2 * NPROD, last), geo, CIN, KW, NCR, DK, ROUND, ZERO)
+                d = d + NPROD
+                _rows_put(xb, q_run + d, gl.minimum(e, a + d) - gl.maximum(a, a + d - KH + 1) + 1, x_smem, ready,
+                          empty, KH, NCR, SLOTS)
+                xb = _rows_load_lean(img, gl.minimum(a + d + 2 * NPROD, last), geo, CIN, KW, NCR, DK, ROUND, ZERO)
+            if n_mine % 2 == 1:
+                d = d1 + (n_mine - 1) * NPROD
+                _rows_put(xa, q_run + d, gl.minimum(e, a + d) - gl.maximum(a, a + d - KH + 1) + 1, x_smem, ready,
+                          empty, KH, NCR, SLOTS)
+            q_run += n_rows
+
+    @gluon.jit
     def _rows_consume(x_ptr, b_ptr, out_ptr, sched, smem, bars, KH: gl.constexpr, NCR: gl.constexpr,
                       SLOTS: gl.constexpr, EXACT: gl.constexpr, DETERMINISTIC: gl.constexpr, CID: gl.constexpr,
                       A_REGS: gl.constexpr, BIAS_MMA: gl.constexpr, NCONS: gl.constexpr):
         # BIAS_MMA: the bias comes out of the tensor cores (one more [64, DK] x [DK, 128] MMA per tile, bias hi / lo
-        # against a constant tile of ones), saving the epilogue's add per element
+        # against a constant tile of ones), saving the epilogue's add per element; BIAS_MMA == 2: the column mask too
+        # (see _rows_huge), saving a compare and a select per element
         x_img, t_begin, t_end, OH, OW, b, pid_g, pid_c, C_OUT, inv_area = sched
         x_smem, w_smem, xb_smem = smem
         ready, empty = bars
@@ -380,11 +487,12 @@ if gluon is not None:
         bias = gl.load(b_ptr + offs_n, mask=n_ok, other=0.0).to(gl.float32)
         part = gl.zeros([64], gl.float32, gl.SliceLayout(1, acc_l))
         acc = gl.zeros([64, 128], gl.float32, acc_l)
+        MASKED: gl.constexpr = BIAS_MMA == 2
         if A_REGS:
             a_l: gl.constexpr = gl.DotOperandLayout(operand_index=0, parent=acc_l,
                                                   k_width=32 // x_ptr.dtype.element_ty.primitive_bitwidth)
             wa = ()
-            for c in gl.static_range(KH * NCR + BIAS_MMA):
+            for c in gl.static_range(KH * NCR + (BIAS_MMA > 0)):
                 wa = wa + (w_smem.index(c).load(a_l),)
         for j in range((t_end - t_begin - CID + NCONS - 1) // NCONS):
             i = NCONS * j + CID
@@ -401,22 +509,29 @@ if gluon is not None:
                         a = w_smem.index(ky * NCR + c)
                     acc = warpgroup_mma(a, x_smem.index(s * NCR + c).permute((1, 0)), acc, use_acc=ky + c > 0,
                                         is_async=True)
-            if BIAS_MMA:
+            if BIAS_MMA > 0:
                 if A_REGS:
                     a = wa[KH * NCR]
                 else:
                     a = w_smem.index(KH * NCR)
-                acc = warpgroup_mma(a, xb_smem.permute((1, 0)), acc, use_acc=True, is_async=True)
+                if MASKED:  # tile 1: the ones and -HUGE_W for the shifted last tile's done columns
+                    xb = xb_smem.index((first > 0).to(gl.int32))
+                else:
+                    xb = xb_smem.index(0)
+                acc = warpgroup_mma(a, xb.permute((1, 0)), acc, use_acc=True, is_async=True)
             acc = warpgroup_mma_wait(0, deps=[acc])
             for ky in gl.static_range(KH):
                 mbarrier.arrive(empty.index((q_top + ky) % SLOTS), count=1)
-            if BIAS_MMA:
+            if BIAS_MMA > 0:
                 v = _gelu(acc, EXACT)
             else:
                 v = _gelu(acc + bias[:, None], EXACT)
             # the shifted last tile of a row: its first columns were done by the block before (a branch on
             # first > 0 to skip the select on other tiles was slower on the H200: 0.536 against 0.498 ms)
-            part += gl.sum(gl.where((cols >= first)[None, :], v, 0.0), axis=1)
+            if MASKED:  # the done columns' pre-activations are bias - HUGE: their GELU is exactly 0
+                part += gl.sum(v, axis=1)
+            else:
+                part += gl.sum(gl.where((cols >= first)[None, :], v, 0.0), axis=1)
         part = part * inv_area
         if DETERMINISTIC:
             gl.store(out_ptr + ((b.to(gl.int64) * gl.num_programs(0) + pid_g) * NCONS + CID) * C_OUT + offs_n,
@@ -428,7 +543,7 @@ if gluon is not None:
     def _rows_part(
         run, CIN: gl.constexpr, KH: gl.constexpr, KW: gl.constexpr, NCR: gl.constexpr, SLOTS: gl.constexpr,
         DK: gl.constexpr, ROUND: gl.constexpr, EXACT: gl.constexpr, DETERMINISTIC: gl.constexpr,
-        A_REGS: gl.constexpr, AHEAD: gl.constexpr, NPROD: gl.constexpr, PROBE: gl.constexpr,
+        A_REGS: gl.constexpr, AHEAD: gl.constexpr, NPROD: gl.constexpr, PROBE: gl.constexpr, LEAN: gl.constexpr,
         BIAS_MMA: gl.constexpr, NCONS: gl.constexpr, ROLE: gl.constexpr,
     ):
         # ROLE c < NCONS consumes tiles i = c (mod NCONS), ROLE NCONS + k is producer k
@@ -436,6 +551,9 @@ if gluon is not None:
         if ROLE < NCONS:
             _rows_consume(x_ptr, b_ptr, out_ptr, sched, smem, bars, KH, NCR, SLOTS, EXACT, DETERMINISTIC, ROLE,
                           A_REGS, BIAS_MMA, NCONS)
+        elif LEAN:
+            _rows_produce_lean(x_ptr, sched, strides, smem, bars, CIN, KH, KW, NCR, SLOTS, DK, ROUND,
+                               ROLE - NCONS, NPROD, BIAS_MMA == 2)
         else:
             _rows_produce(x_ptr, sched, strides, smem, bars, CIN, KH, KW, NCR, SLOTS, DK, ROUND, AHEAD,
                           ROLE - NCONS, NPROD, PROBE)
@@ -447,6 +565,7 @@ if gluon is not None:
         DK: gl.constexpr, ROUND: gl.constexpr, EXACT: gl.constexpr, DETERMINISTIC: gl.constexpr,
         C_REGS: gl.constexpr, P_REGS: gl.constexpr, A_REGS: gl.constexpr, AHEAD: gl.constexpr,
         NPROD: gl.constexpr, PROBE: gl.constexpr = 0, BIAS_MMA: gl.constexpr = True, NCONS: gl.constexpr = 2,
+        LEAN: gl.constexpr = False,
     ):
         """The row-ring design: tiles of 128 output pixels x 64 channels walk down a column block, so the KH input
         rows of one tile are the next tile's rows shifted by one; a producer loads only each tile's newest row
@@ -469,7 +588,11 @@ if gluon is not None:
                                                 rank=2)
         x_smem = gl.allocate_shared_memory(dt, [NXB, 128, DK], sl)
         w_smem = gl.allocate_shared_memory(dt, [NWB, 64, DK], sl)
-        xb_smem = gl.allocate_shared_memory(dt, [128, DK], sl)
+        MASKED: gl.constexpr = BIAS_MMA == 2
+        gl.static_assert(LEAN or not MASKED, "the column mask as MMA work (BIAS_MMA=2) needs the lean producer")
+        HUGE_W: gl.constexpr = _rows_huge(dt)[0]
+        HUGE_K: gl.constexpr = _rows_huge(dt)[1]
+        xb_smem = gl.allocate_shared_memory(dt, [1 + MASKED, 128, DK], sl)
         ready = gl.allocate_shared_memory(gl.int64, [SLOTS, 1], mbarrier.MBarrierLayout())
         empty = gl.allocate_shared_memory(gl.int64, [SLOTS, 1], mbarrier.MBarrierLayout())
         for s in gl.static_range(SLOTS):
@@ -484,7 +607,7 @@ if gluon is not None:
                 w = gl.load(wp_ptr + (offs_n.to(gl.int64)[:, None] * (KT + 2) + (ky * KR + f)[None, :]),
                             mask=(offs_n < C_OUT)[:, None] & (f < KR)[None, :], other=0.0)
                 w_smem.index(ky * NCR + c).store(w)
-        if BIAS_MMA:  # chunk KH * NCR: (bias hi, bias lo, 0, ...) against a [128, DK] tile of (1, 1, 0, ...)
+        if BIAS_MMA > 0:  # chunk KH * NCR: (bias hi, bias lo, 0, ...) against a [128, DK] tile of (1, 1, 0, ...)
             fb = gl.arange(0, DK, layout=gl.SliceLayout(0, WL))
             bv = gl.load(b_ptr + offs_n, mask=offs_n < C_OUT, other=0.0).to(gl.float32)
             if dt == gl.float32:  # hi exact in TF32, lo = the rest (the tensor core truncates it: ~2^-21 |bias|)
@@ -492,10 +615,21 @@ if gluon is not None:
             else:
                 hi = bv.to(dt).to(gl.float32)
             lo = bv - hi
-            wb = gl.where((fb == 0)[None, :], hi[:, None], gl.where((fb == 1)[None, :], lo[:, None], 0.0))
+            # MASKED: columns 2 .. HUGE_K + 1 hold HUGE_W for every channel, against -HUGE_W in tile 1's rows
+            # p < the shifted last tile's first column not done before (0 in tile 0)
+            if MASKED:
+                w2 = gl.where(((fb >= 2) & (fb < 2 + HUGE_K))[None, :], HUGE_W, 0.0)
+            else:
+                w2 = 0.0
+            wb = gl.where((fb == 0)[None, :], hi[:, None], gl.where((fb == 1)[None, :], lo[:, None], w2))
             w_smem.index(KH * NCR).store(wb.to(dt))
             pb = gl.arange(0, 128, layout=gl.SliceLayout(1, WL))
-            xb_smem.store(gl.where((fb < 2)[None, :] & (pb >= 0)[:, None], 1.0, 0.0).to(dt))
+            ones = gl.where((fb < 2)[None, :] & (pb >= 0)[:, None], 1.0, 0.0)
+            xb_smem.index(0).store(ones.to(dt))
+            if MASKED:
+                first_last = gl.cdiv(OW, 128) * 128 - OW
+                huge = (fb >= 2)[None, :] & (fb < 2 + HUGE_K)[None, :] & (pb < first_last)[:, None]
+                xb_smem.index(1).store(gl.where(huge, -HUGE_W, ones).to(dt))
         fence_async_shared()
         x_img = x_ptr + b.to(gl.int64) * sxb
         sched = (x_img, t_begin, t_end, OH, OW, b, pid_g, pid_c, C_OUT, inv_area)
@@ -504,47 +638,47 @@ if gluon is not None:
             gl.static_assert(NPROD == 1, "three consumers take one producer")
             gl.warp_specialize([
                 (_rows_part, (run, CIN, KH, KW, NCR, SLOTS, DK, ROUND, EXACT, DETERMINISTIC, A_REGS, AHEAD, 1, PROBE,
-                              BIAS_MMA, 3, 0)),
+                              LEAN, BIAS_MMA, 3, 0)),
                 (_rows_part, (run, CIN, KH, KW, NCR, SLOTS, DK, ROUND, EXACT, DETERMINISTIC, A_REGS, AHEAD, 1, PROBE,
-                              BIAS_MMA, 3, 1)),
+                              LEAN, BIAS_MMA, 3, 1)),
                 (_rows_part, (run, CIN, KH, KW, NCR, SLOTS, DK, ROUND, EXACT, DETERMINISTIC, A_REGS, AHEAD, 1, PROBE,
-                              BIAS_MMA, 3, 2)),
+                              LEAN, BIAS_MMA, 3, 2)),
                 (_rows_part, (run, CIN, KH, KW, NCR, SLOTS, DK, ROUND, EXACT, DETERMINISTIC, A_REGS, AHEAD, 1, PROBE,
-                              BIAS_MMA, 3, 3)),
+                              LEAN, BIAS_MMA, 3, 3)),
             ], [4, 4, 4], [C_REGS, C_REGS, P_REGS])
         elif NPROD == 1:
             gl.warp_specialize([
                 (_rows_part, (run, CIN, KH, KW, NCR, SLOTS, DK, ROUND, EXACT, DETERMINISTIC, A_REGS, AHEAD, 1, PROBE,
-                              BIAS_MMA, 2, 0)),
+                              LEAN, BIAS_MMA, 2, 0)),
                 (_rows_part, (run, CIN, KH, KW, NCR, SLOTS, DK, ROUND, EXACT, DETERMINISTIC, A_REGS, AHEAD, 1, PROBE,
-                              BIAS_MMA, 2, 1)),
+                              LEAN, BIAS_MMA, 2, 1)),
                 (_rows_part, (run, CIN, KH, KW, NCR, SLOTS, DK, ROUND, EXACT, DETERMINISTIC, A_REGS, AHEAD, 1, PROBE,
-                              BIAS_MMA, 2, 2)),
+                              LEAN, BIAS_MMA, 2, 2)),
             ], [4, 4], [C_REGS, P_REGS])
         elif NPROD == 2:
             gl.warp_specialize([
                 (_rows_part, (run, CIN, KH, KW, NCR, SLOTS, DK, ROUND, EXACT, DETERMINISTIC, A_REGS, AHEAD, 2, PROBE,
-                              BIAS_MMA, 2, 0)),
+                              LEAN, BIAS_MMA, 2, 0)),
                 (_rows_part, (run, CIN, KH, KW, NCR, SLOTS, DK, ROUND, EXACT, DETERMINISTIC, A_REGS, AHEAD, 2, PROBE,
-                              BIAS_MMA, 2, 1)),
+                              LEAN, BIAS_MMA, 2, 1)),
                 (_rows_part, (run, CIN, KH, KW, NCR, SLOTS, DK, ROUND, EXACT, DETERMINISTIC, A_REGS, AHEAD, 2, PROBE,
-                              BIAS_MMA, 2, 2)),
+                              LEAN, BIAS_MMA, 2, 2)),
                 (_rows_part, (run, CIN, KH, KW, NCR, SLOTS, DK, ROUND, EXACT, DETERMINISTIC, A_REGS, AHEAD, 2, PROBE,
-                              BIAS_MMA, 2, 3)),
+                              LEAN, BIAS_MMA, 2, 3)),
             ], [4, 4, 4], [C_REGS, P_REGS, P_REGS])
         else:
             gl.static_assert(NPROD == 3, "one, two or three producers")
             gl.warp_specialize([
                 (_rows_part, (run, CIN, KH, KW, NCR, SLOTS, DK, ROUND, EXACT, DETERMINISTIC, A_REGS, AHEAD, 3, PROBE,
-                              BIAS_MMA, 2, 0)),
+                              LEAN, BIAS_MMA, 2, 0)),
                 (_rows_part, (run, CIN, KH, KW, NCR, SLOTS, DK, ROUND, EXACT, DETERMINISTIC, A_REGS, AHEAD, 3, PROBE,
-                              BIAS_MMA, 2, 1)),
+                              LEAN, BIAS_MMA, 2, 1)),
                 (_rows_part, (run, CIN, KH, KW, NCR, SLOTS, DK, ROUND, EXACT, DETERMINISTIC, A_REGS, AHEAD, 3, PROBE,
-                              BIAS_MMA, 2, 2)),
+                              LEAN, BIAS_MMA, 2, 2)),
                 (_rows_part, (run, CIN, KH, KW, NCR, SLOTS, DK, ROUND, EXACT, DETERMINISTIC, A_REGS, AHEAD, 3, PROBE,
-                              BIAS_MMA, 2, 3)),
+                              LEAN, BIAS_MMA, 2, 3)),
                 (_rows_part, (run, CIN, KH, KW, NCR, SLOTS, DK, ROUND, EXACT, DETERMINISTIC, A_REGS, AHEAD, 3, PROBE,
-                              BIAS_MMA, 2, 4)),
+                              LEAN, BIAS_MMA, 2, 4)),
             ], [4, 4, 4, 4], [C_REGS, P_REGS, P_REGS, P_REGS])
 
 
@@ -622,7 +756,25 @@ LAUNCH = dict(STAGES=3, P_WARPS=4, C_REGS=160, P_REGS=128, maxnreg=160, programs
 #: flight in a producer beyond the one it stores, producers (rows q = k mod NPROD to producer k), the bias added
 #: by one more MMA per tile instead of in the epilogue
 ROWS_LAUNCH = dict(SLOTS=None, C_REGS=168, P_REGS=128, maxnreg=168, programs_per_sm=1, A_REGS=False, AHEAD=1,
-                   NPROD=1, BIAS_MMA=True, NCONS=2)
+                   NPROD=1, BIAS_MMA=True, NCONS=2, LEAN=False)
+
+
+#: launch keys of the row ring that are not ROWS_LAUNCH's: a GELU override and the timing probes (dev only)
+_ROWS_EXTRA_KEYS = ("gelu_mode", "probe")
+
+
+def _check_rows_launch(kw):
+    unknown = sorted(set(kw) - set(ROWS_LAUNCH) - set(_ROWS_EXTRA_KEYS))
+    if unknown:
+        raise ValueError(f"launch keys {unknown!r} are not the row ring's; use those of ROWS_LAUNCH")
+    if kw["BIAS_MMA"] not in (0, 1, 2):
+        raise ValueError(f"BIAS_MMA={kw['BIAS_MMA']!r} must be 0 (bias in the epilogue), 1 (bias MMA) or 2 (bias and "
+                         f"column mask MMA)")
+    if kw["BIAS_MMA"] == 2 and not kw["LEAN"]:
+        raise ValueError("BIAS_MMA=2 needs LEAN=True: the lean producer loads the masked pixels as zeros")
+    if kw["NCONS"] not in (2, 3) or kw["NPROD"] not in (1, 2, 3) or (kw["NCONS"] == 3 and kw["NPROD"] != 1):
+        raise ValueError(f"NCONS={kw['NCONS']!r}, NPROD={kw['NPROD']!r}: the row ring runs two consumers with one to "
+                         f"three producers, or three consumers with one")
 
 
 def conv2d_gelu_gap_hopper(x, weight, bias, *, input_precision="tf32", deterministic=False, gelu=None,
@@ -631,6 +783,8 @@ def conv2d_gelu_gap_hopper(x, weight, bias, *, input_precision="tf32", determini
     ``design``: "rows" (the row ring) or "im2col" (the first design: every tap gathered per tile)."""
     if design not in ("rows", "im2col"):
         raise ValueError(f"design={design!r} is not a Hopper kernel design; use 'rows' or 'im2col'")
+    if design == "rows":
+        _check_rows_launch({**ROWS_LAUNCH, **launch})
     fused._check_inputs(x, weight, bias, input_precision)
     why = supported(x, weight, input_precision, design)
     if why:
@@ -709,7 +863,7 @@ def _rows(x, weight, bias, input_precision, deterministic, gelu, kw):
     meta = dict(CIN=CIN, KH=KH, KW=KW, NCR=ncr, SLOTS=slots, DK=dk, ROUND=tf32,
                 EXACT=kw.get("gelu_mode", int(gelu == "exact")), C_REGS=kw["C_REGS"], P_REGS=kw["P_REGS"],
                 A_REGS=kw["A_REGS"], AHEAD=kw["AHEAD"], NPROD=kw["NPROD"],
-                PROBE=kw.get("probe", 0), BIAS_MMA=kw["BIAS_MMA"], NCONS=kw["NCONS"], num_warps=4,
+                PROBE=kw.get("probe", 0), BIAS_MMA=kw["BIAS_MMA"], NCONS=kw["NCONS"], LEAN=kw["LEAN"], num_warps=4,
                 maxnreg=kw["maxnreg"])
     args = (x, wp, bias_, None, COUT, OH, OW, sxb, sxc, sxh, sxw, 1.0 / (OH * OW))
     if deterministic:

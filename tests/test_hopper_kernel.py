@@ -1,5 +1,5 @@
-"""The warp-specialized Gluon kernels (kernels/conv2d_gelu_gap_hopper.py, designs "rows" and "im2col"): measured,
-not dispatched.
+"""The warp-specialized Gluon kernels (kernels/conv2d_gelu_gap_hopper.py, designs "rows" and "im2col"): measured;
+dispatched by conv2d_gelu_gap only with hopper=True until fused.HOPPER_AUTO is on (after its device proof).
 
 Gluon has no interpreter, so on this machine the tests check what it says about the cases it cannot run; its
 numbers are proven on a Hopper GPU only (the gpu-marked test here, and benchmarks/dev/hopper_dev.py)."""
@@ -27,6 +27,18 @@ def test_an_unknown_design_is_named_in_the_error():
     x, w, b = torch.randn(1, 8, 5, 140), torch.randn(4, 8, 3, 3), torch.randn(4)
     with pytest.raises(ValueError, match=r"design='tiles' is not a Hopper kernel design; use 'rows' or 'im2col'"):
         hopper.conv2d_gelu_gap_hopper(x, w, b, design="tiles")
+
+
+@pytest.mark.parametrize("launch, message", [
+    (dict(BIAS_MMA=2), r"^BIAS_MMA=2 needs LEAN=True"),
+    (dict(BIAS_MMA=3, LEAN=True), r"^BIAS_MMA=3 must be 0 "),
+    (dict(NCONS=3, NPROD=2), r"^NCONS=3, NPROD=2: "),
+    (dict(STAGES=3), r"^launch keys \['STAGES'\] are not the row ring's"),
+])
+def test_a_launch_the_row_ring_cannot_run_is_named_before_anything_runs(launch, message):
+    x, w, b = torch.randn(1, 8, 5, 140), torch.randn(4, 8, 3, 3), torch.randn(4)
+    with pytest.raises(ValueError, match=message):
+        hopper.conv2d_gelu_gap_hopper(x, w, b, **launch)
 
 
 def test_the_row_ring_at_the_headline():
@@ -59,9 +71,12 @@ def test_the_ring_keeps_to_shared_memory(nch, elem_bytes, want, stages):
 
 
 @pytest.mark.gpu
-@pytest.mark.parametrize("dtype", [torch.float32, torch.bfloat16])
+@pytest.mark.parametrize("dtype", [torch.float32, torch.float16, torch.bfloat16])
 @pytest.mark.parametrize("variant", [
     {},  # the row ring's default launch
+    dict(LEAN=True),  # the lean producer
+    dict(LEAN=True, BIAS_MMA=2),  # ... and the column mask as MMA work (a shifted last block here: OW = 298)
+    dict(LEAN=True, BIAS_MMA=2, NCONS=3, maxnreg=128, C_REGS=136, P_REGS=104),
     dict(NPROD=2, AHEAD=0, maxnreg=128, C_REGS=168, P_REGS=88),
     dict(NCONS=3, AHEAD=0, maxnreg=128, C_REGS=144, P_REGS=80),
     dict(BIAS_MMA=False, A_REGS=True),
@@ -83,7 +98,7 @@ def test_on_a_hopper_gpu_it_agrees_with_the_portable_kernel(dtype, variant):
 
 
 def _hopper_record(**kwargs):
-    """The Hopper kernel as the fused record's twin (not registered: it is not dispatched yet)."""
+    """The Hopper kernel as the fused record's twin (not registered: HOPPER_AUTO is off until its device proof)."""
     from fusefuzz.harness.registry import KernelRecord
     from fusefuzz.kernels.bundled import POLY5_BUDGET
 
@@ -114,8 +129,9 @@ def test_where_the_hopper_kernel_cannot_run_the_verdict_is_unsupported_here():
 
 
 @pytest.mark.gpu
+@pytest.mark.parametrize("launch", [{}, dict(LEAN=True, BIAS_MMA=2)], ids=["default", "lean-mask"])
 @pytest.mark.parametrize("deterministic", [False, True])
-def test_on_a_hopper_gpu_the_row_ring_passes_the_fused_kernels_contract(deterministic, monkeypatch):
+def test_on_a_hopper_gpu_the_row_ring_passes_the_fused_kernels_contract(deterministic, launch, monkeypatch):
     """The device proof of the Hopper path (the portable path's is the fused records' gpu profile):
     ``FUSEFUZZ_HOPPER_PROFILE=gpu FUSEFUZZ_HOPPER_EXAMPLES=200 pytest -m gpu tests/test_hopper_kernel.py``."""
     import os
@@ -131,10 +147,74 @@ def test_on_a_hopper_gpu_the_row_ring_passes_the_fused_kernels_contract(determin
         return rows(*args, **kwargs)
 
     monkeypatch.setattr(hopper, "_rows", spy)
-    cand = candidates.from_record(_hopper_record(deterministic=deterministic))
+    cand = candidates.from_record(_hopper_record(deterministic=deterministic, **launch))
     examples = int(os.environ.get("FUSEFUZZ_HOPPER_EXAMPLES", "20"))
     result = campaign.run_campaign(problems.get("conv2d_gelu_gap"), cand,
                                    profile=os.environ.get("FUSEFUZZ_HOPPER_PROFILE", "dev"), max_examples=examples,
                                    seed=0, strategy_options=HOPPER_OPTIONS)
     assert result.verdict == "pass", [f.message for f in result.failures]
     assert ran, f"the row ring never ran in {result.examples_run} examples ({dict(result.unsupported)})"
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float16"])
+@pytest.mark.parametrize("launch", [[], ["BIAS_MMA=2", "LEAN=True"],
+                                    ["BIAS_MMA=2", "LEAN=True", "NCONS=3", "maxnreg=128", "C_REGS=136",
+                                     "P_REGS=104"]], ids=["default", "lean-mask", "lean-mask-3c"])
+def test_the_row_ring_compiles_for_hopper_here_without_spills(dtype, launch):
+    # Gluon cannot run here, but the installed Triton compiles it for sm_90 (ptxas ships in its wheel): every
+    # launch the device runs compiles, and no partition spills at its register budget (a spill is a launch
+    # that needs other budgets; the device would time it, not fail it)
+    import os
+    import subprocess
+    import sys
+
+    env = {k: v for k, v in os.environ.items() if k != "TRITON_INTERPRET"}
+    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    proc = subprocess.run([sys.executable, os.path.join(root, "benchmarks", "dev", "sass_rows.py"), "--dtype", dtype,
+                           "--top", "0", "--set", *launch], capture_output=True, text=True, env=env, timeout=600)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    line = [ln for ln in proc.stdout.splitlines() if ln.startswith("base:")][0]
+    assert "STACK 0 (spills)" in line and "sm_90" in line, line
+
+
+def test_the_fused_entry_point_runs_the_portable_kernel_unless_the_hopper_one_applies(monkeypatch):
+    # auto (hopper=None) with HOPPER_AUTO on: off a Hopper GPU supported() says no and the portable kernel runs;
+    # hopper=True says why it cannot, in one line; hopper=False and an explicit x path never ask
+    # one config: an autotuner with one config never benchmarks (the interpreter cannot)
+    monkeypatch.setattr(fused.conv2d_gelu_gap_kernel, "configs", fused._CONFIGS[:1])
+    torch.manual_seed(0)
+    x, w, b = torch.randn(1, 2, 4, 130), torch.randn(3, 2, 3, 3), torch.randn(3)
+    ref = fused.conv2d_gelu_gap(x, w, b, hopper=False)
+    asked = []
+    real = hopper.supported
+    monkeypatch.setattr(hopper, "supported", lambda *a, **k: asked.append(1) or real(*a, **k))
+    monkeypatch.setattr(fused, "HOPPER_AUTO", True)
+    torch.testing.assert_close(fused.conv2d_gelu_gap(x, w, b), ref, rtol=0, atol=0)
+    assert asked, "auto did not ask the Hopper kernel whether it applies"
+    with pytest.raises(ValueError, match=r"^hopper=True: ") as err:
+        fused.conv2d_gelu_gap(x, w, b, hopper=True)
+    assert "\n" not in str(err.value)
+    asked.clear()
+    fused.conv2d_gelu_gap(x, w, b, path="natural")
+    fused.conv2d_gelu_gap(x, w, b, hopper=False)
+    assert not asked
+    with pytest.raises(ValueError, match=r"^path='natural' is an x path of the portable kernel"):
+        fused.conv2d_gelu_gap(x, w, b, path="natural", hopper=True)
+    with pytest.raises(ValueError, match=r"^hopper='yes' must be None \(auto\), True or False"):
+        fused.conv2d_gelu_gap(x, w, b, hopper="yes")
+
+
+def test_where_the_hopper_kernel_applies_auto_dispatch_runs_it(monkeypatch):
+    # the dispatch itself, with the Hopper module's answer and kernel stood in (its numbers are the gpu tests')
+    x, w, b = torch.randn(1, 2, 4, 130), torch.randn(3, 2, 3, 3), torch.randn(3)
+    calls = []
+    monkeypatch.setattr(hopper, "supported", lambda *a, **k: None)
+    monkeypatch.setattr(hopper, "conv2d_gelu_gap_hopper", lambda *a, **k: calls.append(k) or torch.zeros(1, 3))
+    monkeypatch.setattr(fused, "HOPPER_AUTO", True)
+    fused.conv2d_gelu_gap(x, w, b, deterministic=True)
+    assert calls == [dict(input_precision="tf32", deterministic=True, gelu="poly5")]
+    fused.conv2d_gelu_gap(x, w, b, hopper=True)
+    monkeypatch.setattr(fused, "HOPPER_AUTO", False)
+    monkeypatch.setattr(fused, "_run", lambda *a, **k: calls.append("portable") or torch.zeros(1, 3))
+    fused.conv2d_gelu_gap(x, w, b)
+    assert calls[1:] == [dict(input_precision="tf32", deterministic=False, gelu="poly5"), "portable"]

@@ -60,6 +60,14 @@ _ROWS = {
     # three consumer warpgroups (tiles i = c mod 3), one producer with one row in flight (16 warps)
     "rows3": dict(NCONS=3, AHEAD=0, maxnreg=128, C_REGS=144, P_REGS=80),
     "rows3n": dict(NCONS=3, AHEAD=0, maxnreg=128, C_REGS=144, P_REGS=80, gelu_mode=2),
+    # the lean producer (two buffers, unrolled by two, clamped loads: ~130 instead of ~180 instructions per row)
+    "rowsl": dict(LEAN=True),
+    # ... and the column mask as MMA work (done pixels loaded as zeros, bias - HUGE: no select in the epilogue)
+    "rowsm": dict(LEAN=True, BIAS_MMA=2),
+    "rowsmn": dict(LEAN=True, BIAS_MMA=2, gelu_mode=2),
+    # ... with three consumer warpgroups (136 registers; the lean producer keeps its two rows in 104)
+    "rowsm3": dict(LEAN=True, BIAS_MMA=2, NCONS=3, maxnreg=128, C_REGS=136, P_REGS=104),
+    "rowsm3n": dict(LEAN=True, BIAS_MMA=2, NCONS=3, maxnreg=128, C_REGS=136, P_REGS=104, gelu_mode=2),
 }
 VARIANTS = {**{k: dict(v, design="im2col") for k, v in _IM2COL.items()},
             **{k: dict(v, design="rows") for k, v in _ROWS.items()}}
