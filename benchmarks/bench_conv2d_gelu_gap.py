@@ -98,7 +98,11 @@ def run(args) -> dict:
         try:
             out = fn(x, w, b)  # warm-up: compiles, autotunes
             torch.cuda.synchronize()
-            if path.startswith("fused"):  # the config the autotuner chose for this case
+            if "Hopper kernel" in path:  # the row ring's launch
+                from fusefuzz.kernels import conv2d_gelu_gap_hopper as hopper
+
+                row["config"] = str(hopper.ROWS_LAUNCH)
+            elif path.startswith("fused"):  # the config the autotuner chose for this case
                 row["config"] = str(getattr(fused.conv2d_gelu_gap_kernel, "best_config", None))
             err = (out.double() - ref).abs().max().item() / max(ref.abs().max().item(), 1e-30)
             # Blocks: one GpuTimer measurement each (its own warm-up, calibration and rounds); the row reports the
@@ -139,6 +143,11 @@ def run(args) -> dict:
     paths = {
         "fused (tf32, default)": lambda x, w, b: fused.conv2d_gelu_gap(x, w, b),
         "fused deterministic": lambda x, w, b: fused.conv2d_gelu_gap(x, w, b, deterministic=True),
+        # both kernels behind the default, by name: the Hopper row ring (an error row off sm_90) and the portable one
+        "fused, Hopper kernel": lambda x, w, b: fused.conv2d_gelu_gap(x, w, b, hopper=True),
+        "fused, Hopper kernel, deterministic": lambda x, w, b: fused.conv2d_gelu_gap(x, w, b, hopper=True,
+                                                                                    deterministic=True),
+        "fused, portable kernel": lambda x, w, b: fused.conv2d_gelu_gap(x, w, b, hopper=False),
         "twopass (tf32)": lambda x, w, b: twopass.conv2d_gelu_gap(x, w, b),
         "eager": reference,
         "torch.compile": None,  # compiled per case in bench()
@@ -153,6 +162,7 @@ def run(args) -> dict:
             for name, fn in fp32_only.items():
                 bench(HEADLINE, dtype_name, name, fn)
         bench(HEADLINE, dtype_name, "fused (tf32, default)", paths["fused (tf32, default)"], layout="channels_last")
+        bench(HEADLINE, dtype_name, "fused, Hopper kernel", paths["fused, Hopper kernel"], layout="channels_last")
         bench(HEADLINE, dtype_name, "eager", reference, layout="channels_last")
     if not args.no_sweep:
         for shape in SWEEP:
