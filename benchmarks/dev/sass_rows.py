@@ -7,7 +7,7 @@ epilogue moves the instruction count before any device time is spent.
 Triton 3.6 is the device's version: ``pip install --no-deps --target /tmp/t36 triton==3.6.0`` and put it first
 on PYTHONPATH (Gluon's API moves between releases; 3.9 compiles it too). The headline case is compiled:
 x [128, 8, 256, 256] contiguous, 64 output channels, 3 x 3. ``--set`` overrides a launch key (``ROWS_LAUNCH``'s,
-plus ``MASK_MMA``, ``EXACT``, ``DETERMINISTIC``, ``PROBE``); ``--diff K=V`` compiles a second launch with those
+plus ``EXACT``, ``DETERMINISTIC``, ``PROBE``); ``--diff K=V`` compiles a second launch with those
 overrides and prints both mixes side by side.
 """
 
@@ -49,10 +49,7 @@ def compile_rows(dtype="float32", cin=8, kh=3, kw=3, cout=64, **over):
                  P_REGS=launch["P_REGS"], A_REGS=launch["A_REGS"], AHEAD=launch["AHEAD"], NPROD=launch["NPROD"],
                  PROBE=launch["PROBE"], BIAS_MMA=launch["BIAS_MMA"], NCONS=launch["NCONS"])
     fn = hopper.conv2d_gelu_gap_rows_kernel
-    if "MASK_MMA" in fn.arg_names:
-        const["MASK_MMA"] = launch.get("MASK_MMA", 0)
-    if "LEAN" in fn.arg_names:
-        const["LEAN"] = launch.get("LEAN", False)
+    const["LEAN"] = launch.get("LEAN", False)
     const["sxw"] = 1  # a contiguous x: the JIT specialises a stride of 1
     sig = {"x_ptr": f"*{ty}", "wp_ptr": f"*{ty}", "b_ptr": "*fp32", "out_ptr": "*fp32", "C_OUT": "i32", "OH": "i32",
            "OW": "i32", "sxb": "i32", "sxc": "i32", "sxh": "i32", "sxw": "constexpr", "inv_area": "fp32"}
