@@ -62,6 +62,7 @@ def run(args) -> dict:
     import triton
 
     from fusefuzz.harness.perf.timer import GpuTimer
+    from fusefuzz.kernels import conv2d_gelu_gap as op  # the op: the Hopper or the portable kernel
     from fusefuzz.kernels import conv2d_gelu_gap_fused as fused
     from fusefuzz.kernels import conv2d_gelu_gap_twopass as twopass
 
@@ -98,12 +99,12 @@ def run(args) -> dict:
         try:
             out = fn(x, w, b)  # warm-up: compiles, autotunes
             torch.cuda.synchronize()
-            if "Hopper kernel" in path:  # the row ring's launch
-                from fusefuzz.kernels import conv2d_gelu_gap_hopper as hopper
-
-                row["config"] = str(hopper.ROWS_LAUNCH)
-            elif path.startswith("fused"):  # the config the autotuner chose for this case
-                row["config"] = str(getattr(fused.conv2d_gelu_gap_kernel, "best_config", None))
+            if path.startswith("fused"):  # the row ring's launch, or the config the autotuner chose for this case
+                on_hopper = "Hopper kernel" in path or (
+                    "portable" not in path and "ieee" not in path and op.choose(x, w, b) == "hopper")
+                row["kernel"] = "hopper" if on_hopper else "portable"
+                row["config"] = str(op.hopper_kernel.ROWS_LAUNCH if on_hopper
+                                    else getattr(fused.conv2d_gelu_gap_kernel, "best_config", None))
             err = (out.double() - ref).abs().max().item() / max(ref.abs().max().item(), 1e-30)
             # Blocks: one GpuTimer measurement each (its own warm-up, calibration and rounds); the row reports the
             # median of the block medians and their spread. With one block, single rows of the fused kernel came
@@ -141,13 +142,13 @@ def run(args) -> dict:
         return row
 
     paths = {
-        "fused (tf32, default)": lambda x, w, b: fused.conv2d_gelu_gap(x, w, b),
-        "fused deterministic": lambda x, w, b: fused.conv2d_gelu_gap(x, w, b, deterministic=True),
+        "fused (tf32, default)": lambda x, w, b: op.conv2d_gelu_gap(x, w, b),
+        "fused deterministic": lambda x, w, b: op.conv2d_gelu_gap(x, w, b, deterministic=True),
         # both kernels behind the default, by name: the Hopper row ring (an error row off sm_90) and the portable one
-        "fused, Hopper kernel": lambda x, w, b: fused.conv2d_gelu_gap(x, w, b, hopper=True),
-        "fused, Hopper kernel, deterministic": lambda x, w, b: fused.conv2d_gelu_gap(x, w, b, hopper=True,
-                                                                                    deterministic=True),
-        "fused, portable kernel": lambda x, w, b: fused.conv2d_gelu_gap(x, w, b, hopper=False),
+        "fused, Hopper kernel": lambda x, w, b: op.conv2d_gelu_gap(x, w, b, hopper=True),
+        "fused, Hopper kernel, deterministic": lambda x, w, b: op.conv2d_gelu_gap(x, w, b, hopper=True,
+                                                                                 deterministic=True),
+        "fused, portable kernel": lambda x, w, b: op.conv2d_gelu_gap(x, w, b, hopper=False),
         "twopass (tf32)": lambda x, w, b: twopass.conv2d_gelu_gap(x, w, b),
         "eager": reference,
         "torch.compile": None,  # compiled per case in bench()

@@ -763,34 +763,7 @@ def default_gelu(input_precision: str) -> str:
     return "exact" if input_precision in ("ieee", "tf32x3") else "poly5"
 
 
-#: whether conv2d_gelu_gap runs the Hopper kernel (kernels/conv2d_gelu_gap_hopper.py) by itself where it applies.
-#: Off until its gpu-profile proof has passed on a Hopper GPU for the launch it would run (tests/test_hopper_kernel.py,
-#: gpu-marked); ``hopper=True`` asks for it explicitly meanwhile.
-HOPPER_AUTO = False
-
-
-def _hopper_choice(x, weight, bias, input_precision, path, hopper):
-    """None: run the portable kernel; else the Hopper module (which then runs the case). ``hopper``: None (auto:
-    :data:`HOPPER_AUTO` and the case is one it takes), True (it, or a ValueError saying why not), False (never)."""
-    if hopper not in (None, True, False):
-        raise ValueError(f"hopper={hopper!r} must be None (auto), True or False")
-    if hopper is False or (hopper is None and (not HOPPER_AUTO or path is not None)):
-        return None
-    if path is not None:
-        raise ValueError(f"path={path!r} is an x path of the portable kernel; with hopper=True leave it None")
-    _check_inputs(x, weight, bias, input_precision)
-    from fusefuzz.kernels import conv2d_gelu_gap_hopper as hop  # the Hopper module imports this one
-
-    why = hop.supported(x, weight, input_precision)
-    if why is None:
-        return hop
-    if hopper:
-        raise ValueError(f"hopper=True: {why}")
-    return None
-
-
-def conv2d_gelu_gap(x, weight, bias, *, input_precision="tf32", deterministic=False, gelu=None, path=None,
-                    hopper=None):
+def conv2d_gelu_gap(x, weight, bias, *, input_precision="tf32", deterministic=False, gelu=None, path=None):
     """mean_{h,w} gelu(conv2d(x, weight, bias)) -> [batch, out_channels], dtype x.dtype.
 
     Stride-1, unpadded ("valid") convolution; exact (erf) GELU.  ``x``: [B, Cin, H, W] with any strides
@@ -801,16 +774,12 @@ def conv2d_gelu_gap(x, weight, bias, *, input_precision="tf32", deterministic=Fa
     atomics. ``gelu``: "exact" (exact-grade, within the fp32 evaluation budget) or "poly5" (within
     2^-14 |gelu| + 2^-24 |z|, a budget the caller must declare: fusefuzz.kernels.bundled.POLY5_BUDGET);
     default :func:`default_gelu`. ``path``: how x is read, one of :data:`PATHS` (default :data:`DEFAULT_PATH`);
-    every path computes the same contract. ``hopper``: run the warp-specialized Hopper kernel (same contract) -
-    None: where it applies if :data:`HOPPER_AUTO`, True: always (ValueError where it cannot), False: never.
+    every path computes the same contract. (:mod:`fusefuzz.kernels.conv2d_gelu_gap` chooses between this kernel
+    and the Hopper one.)
     """
     gelu = gelu or default_gelu(input_precision)
     if gelu not in GELUS:
         raise ValueError(f"gelu={gelu!r} is not a GELU formulation; use one of {', '.join(GELUS)}")
-    hop = _hopper_choice(x, weight, bias, input_precision, path, hopper)
-    if hop is not None:
-        return hop.conv2d_gelu_gap_hopper(x, weight, bias, input_precision=input_precision,
-                                          deterministic=deterministic, gelu=gelu)
     info, args, constexprs = _prepare(x, weight, bias, input_precision, path=path or DEFAULT_PATH)
     if info["B"] == 0 or info["COUT"] == 0:
         return torch.zeros((info["B"], info["COUT"]), device=x.device, dtype=x.dtype)
@@ -822,7 +791,7 @@ class ModelNew(nn.Module):
 
     def __init__(
         self, in_channels, out_channels, kernel_size, *, input_precision="tf32", deterministic=False, gelu=None,
-        path=None, hopper=None,
+        path=None,
     ):
         super().__init__()
         self.conv = nn.Conv2d(in_channels, out_channels, kernel_size)
@@ -830,7 +799,6 @@ class ModelNew(nn.Module):
         self.deterministic = deterministic
         self.gelu = gelu
         self.path = path
-        self.hopper = hopper
 
     def forward(self, x):
         return conv2d_gelu_gap(
@@ -841,5 +809,4 @@ class ModelNew(nn.Module):
             deterministic=self.deterministic,
             gelu=self.gelu,
             path=self.path,
-            hopper=self.hopper,
         )

@@ -177,44 +177,49 @@ def test_the_row_ring_compiles_for_hopper_here_without_spills(dtype, launch):
     assert "STACK 0 (spills)" in line and "sm_90" in line, line
 
 
-def test_the_fused_entry_point_runs_the_portable_kernel_unless_the_hopper_one_applies(monkeypatch):
+def test_the_op_runs_the_portable_kernel_unless_the_hopper_one_applies(monkeypatch):
     # auto (hopper=None) with HOPPER_AUTO on: off a Hopper GPU supported() says no and the portable kernel runs;
     # hopper=True says why it cannot, in one line; hopper=False and an explicit x path never ask
+    from fusefuzz.kernels import conv2d_gelu_gap as op
+
     # one config: an autotuner with one config never benchmarks (the interpreter cannot)
     monkeypatch.setattr(fused.conv2d_gelu_gap_kernel, "configs", fused._CONFIGS[:1])
     torch.manual_seed(0)
     x, w, b = torch.randn(1, 2, 4, 130), torch.randn(3, 2, 3, 3), torch.randn(3)
-    ref = fused.conv2d_gelu_gap(x, w, b, hopper=False)
+    ref = fused.conv2d_gelu_gap(x, w, b)
     asked = []
     real = hopper.supported
     monkeypatch.setattr(hopper, "supported", lambda *a, **k: asked.append(1) or real(*a, **k))
-    monkeypatch.setattr(fused, "HOPPER_AUTO", True)
-    torch.testing.assert_close(fused.conv2d_gelu_gap(x, w, b), ref, rtol=0, atol=0)
+    monkeypatch.setattr(op, "HOPPER_AUTO", True)
+    torch.testing.assert_close(op.conv2d_gelu_gap(x, w, b), ref, rtol=0, atol=0)
     assert asked, "auto did not ask the Hopper kernel whether it applies"
     with pytest.raises(ValueError, match=r"^hopper=True: ") as err:
-        fused.conv2d_gelu_gap(x, w, b, hopper=True)
+        op.conv2d_gelu_gap(x, w, b, hopper=True)
     assert "\n" not in str(err.value)
     asked.clear()
-    fused.conv2d_gelu_gap(x, w, b, path="natural")
-    fused.conv2d_gelu_gap(x, w, b, hopper=False)
+    op.conv2d_gelu_gap(x, w, b, path="natural")
+    op.conv2d_gelu_gap(x, w, b, hopper=False)
     assert not asked
     with pytest.raises(ValueError, match=r"^path='natural' is an x path of the portable kernel"):
-        fused.conv2d_gelu_gap(x, w, b, path="natural", hopper=True)
+        op.conv2d_gelu_gap(x, w, b, path="natural", hopper=True)
     with pytest.raises(ValueError, match=r"^hopper='yes' must be None \(auto\), True or False"):
-        fused.conv2d_gelu_gap(x, w, b, hopper="yes")
+        op.conv2d_gelu_gap(x, w, b, hopper="yes")
 
 
 def test_where_the_hopper_kernel_applies_auto_dispatch_runs_it(monkeypatch):
-    # the dispatch itself, with the Hopper module's answer and kernel stood in (its numbers are the gpu tests')
+    # the choice itself, with the Hopper kernel's answer and both kernels stood in (their numbers are the gpu
+    # tests' and the fused records')
+    from fusefuzz.kernels import conv2d_gelu_gap as op
+
     x, w, b = torch.randn(1, 2, 4, 130), torch.randn(3, 2, 3, 3), torch.randn(3)
     calls = []
     monkeypatch.setattr(hopper, "supported", lambda *a, **k: None)
     monkeypatch.setattr(hopper, "conv2d_gelu_gap_hopper", lambda *a, **k: calls.append(k) or torch.zeros(1, 3))
-    monkeypatch.setattr(fused, "HOPPER_AUTO", True)
-    fused.conv2d_gelu_gap(x, w, b, deterministic=True)
-    assert calls == [dict(input_precision="tf32", deterministic=True, gelu="poly5")]
-    fused.conv2d_gelu_gap(x, w, b, hopper=True)
-    monkeypatch.setattr(fused, "HOPPER_AUTO", False)
-    monkeypatch.setattr(fused, "_run", lambda *a, **k: calls.append("portable") or torch.zeros(1, 3))
-    fused.conv2d_gelu_gap(x, w, b)
-    assert calls[1:] == [dict(input_precision="tf32", deterministic=False, gelu="poly5"), "portable"]
+    monkeypatch.setattr(fused, "conv2d_gelu_gap", lambda *a, **k: calls.append("portable") or torch.zeros(1, 3))
+    monkeypatch.setattr(op, "HOPPER_AUTO", True)
+    op.ModelNew(2, 3, 3, deterministic=True)(x)
+    op.conv2d_gelu_gap(x, w, b, hopper=True)
+    monkeypatch.setattr(op, "HOPPER_AUTO", False)
+    op.conv2d_gelu_gap(x, w, b)
+    hop = dict(input_precision="tf32", deterministic=True, gelu=None)
+    assert calls == [hop, dict(hop, deterministic=False), "portable"]
