@@ -696,21 +696,26 @@ def ring_stages(nch, elem_bytes, want):
     return stages
 
 
-def rows_geometry(cin, kh, kw, elem_bytes, want_slots=None, nprod=1, ncons=2):
+def rows_geometry(cin, kh, kw, elem_bytes, want_slots=None, nprod=1, ncons=2, bias_tiles=1):
     """The row-ring design's (DK, NCR, SLOTS, shared bytes): K chunk (one wgmma's K: 8 TF32 / 16 16-bit values),
     chunks per input row (K = kw * cin), ring slots (input rows held: at least kh + 1, by default those that fill
     the power-of-two allocation for kh + 2; a multiple of the producers ``nprod``), and the shared memory of ring
-    and weights; SLOTS is 0 where kh + 1 rows do not fit."""
+    and weights (and ``bias_tiles`` constant [128, DK] tiles of the bias MMA: 2 with the mask MMA); SLOTS is 0
+    where kh + 1 rows do not fit."""
     dk = 8 if elem_bytes == 4 else 16
     ncr = triton.cdiv(kw * cin, dk)
     chunk = TILE_W * dk * elem_bytes
-    w_bytes = triton.next_power_of_2(kh * ncr + 1) * BLOCK_N * dk * elem_bytes + chunk  # + the bias MMA's tiles
+    w_bytes = triton.next_power_of_2(kh * ncr + 1) * BLOCK_N * dk * elem_bytes + bias_tiles * chunk
     least = -(-(kh + ncons - 1) // nprod) * nprod  # a consumer's previous tile still holds row q - SLOTS
     slots = want_slots or max(least, triton.next_power_of_2((kh + 2) * ncr) // ncr // nprod * nprod)
     while slots > least and triton.next_power_of_2(slots * ncr) * chunk + w_bytes > SMEM_BUDGET:
         slots -= nprod
     smem = triton.next_power_of_2(slots * ncr) * chunk + w_bytes
     return dk, ncr, (slots if smem <= SMEM_BUDGET and slots % nprod == 0 else 0), smem
+
+
+def _bias_tiles(launch):
+    return 1 + (launch["BIAS_MMA"] == 2)
 
 
 #: most (ky, chunk) MMAs per tile the row-ring kernel unrolls (compile time; beyond it the portable kernel runs)
@@ -732,7 +737,8 @@ def supported(x, weight, input_precision="tf32", design="rows"):
     if OW < TILE_W:
         return f"output width {OW} < {TILE_W}: the Hopper kernel's tiles are {TILE_W} pixels of one row"
     if design == "rows":
-        dk, ncr, slots, smem = rows_geometry(CIN, KH, KW, x.element_size())
+        dk, ncr, slots, smem = rows_geometry(CIN, KH, KW, x.element_size(), nprod=ROWS_LAUNCH["NPROD"],
+                                             ncons=ROWS_LAUNCH["NCONS"], bias_tiles=_bias_tiles(ROWS_LAUNCH))
         if KH * ncr > ROWS_MAX_MMAS:
             return f"kh * ceil(kw * in_channels / {dk}) = {KH * ncr} > {ROWS_MAX_MMAS} MMAs per tile (unrolled)"
         if not slots:
@@ -842,7 +848,8 @@ def _rows(x, weight, bias, input_precision, deterministic, gelu, kw):
     OH, OW = H - KH + 1, W - KW + 1
     if B == 0 or COUT == 0:
         return torch.zeros((B, COUT), device=x.device, dtype=x.dtype)
-    dk, ncr, slots, _ = rows_geometry(CIN, KH, KW, x.element_size(), kw["SLOTS"], kw["NPROD"], kw["NCONS"])
+    dk, ncr, slots, _ = rows_geometry(CIN, KH, KW, x.element_size(), kw["SLOTS"], kw["NPROD"], kw["NCONS"],
+                                      _bias_tiles(kw))
     if slots < KH + kw["NCONS"] - 1:
         raise ValueError(f"SLOTS={kw['SLOTS']!r}, NPROD={kw['NPROD']!r}: the row ring needs at least kh + 1 = {KH + 1} "
                          f"slots, a multiple of NPROD, that fit in shared memory")

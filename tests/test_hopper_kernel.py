@@ -50,14 +50,16 @@ def test_the_row_ring_at_the_headline():
 @pytest.mark.parametrize("cin, kh, kw", [(1, 1, 1), (3, 7, 7), (8, 3, 3), (5, 1, 3), (16, 3, 3), (64, 3, 3), (6, 5, 5)])
 @pytest.mark.parametrize("elem_bytes", [4, 2])
 @pytest.mark.parametrize("nprod, ncons", [(1, 2), (2, 2), (1, 3)])
-def test_the_row_ring_keeps_its_invariants(cin, kh, kw, elem_bytes, nprod, ncons):
-    dk, ncr, slots, smem = hopper.rows_geometry(cin, kh, kw, elem_bytes, nprod=nprod, ncons=ncons)
+@pytest.mark.parametrize("bias_tiles", [1, 2])
+def test_the_row_ring_keeps_its_invariants(cin, kh, kw, elem_bytes, nprod, ncons, bias_tiles):
+    dk, ncr, slots, smem = hopper.rows_geometry(cin, kh, kw, elem_bytes, nprod=nprod, ncons=ncons,
+                                                bias_tiles=bias_tiles)
     assert dk * elem_bytes * 8 in (256, 128) and ncr * dk >= kw * cin > (ncr - 1) * dk
     if slots:  # enough rows for every consumer's tile plus one, one producer per slot, within shared memory
         assert slots >= kh + ncons - 1 and slots % nprod == 0 and smem <= hopper.SMEM_BUDGET
     else:  # not even the least ring fits: the kernel says so and the portable kernel runs
         least = -(-(kh + ncons - 1) // nprod) * nprod
-        assert hopper.rows_geometry(cin, kh, kw, elem_bytes, least, nprod, ncons)[3] > hopper.SMEM_BUDGET
+        assert hopper.rows_geometry(cin, kh, kw, elem_bytes, least, nprod, ncons, bias_tiles)[3] > hopper.SMEM_BUDGET
 
 
 @pytest.mark.parametrize("nch, elem_bytes, want, stages", [

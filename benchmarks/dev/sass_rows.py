@@ -43,7 +43,8 @@ def compile_rows(dtype="float32", cin=8, kh=3, kw=3, cout=64, **over):
 
     ty, eb = _TYPES[dtype]
     launch = {**hopper.ROWS_LAUNCH, "EXACT": 0, "DETERMINISTIC": False, "PROBE": 0, **over}
-    dk, ncr, slots, _ = hopper.rows_geometry(cin, kh, kw, eb, launch["SLOTS"], launch["NPROD"], launch["NCONS"])
+    dk, ncr, slots, _ = hopper.rows_geometry(cin, kh, kw, eb, launch["SLOTS"], launch["NPROD"], launch["NCONS"],
+                                             1 + (launch["BIAS_MMA"] == 2))
     const = dict(CIN=cin, KH=kh, KW=kw, NCR=ncr, SLOTS=slots, DK=dk, ROUND=dtype == "float32",
                  EXACT=launch["EXACT"], DETERMINISTIC=launch["DETERMINISTIC"], C_REGS=launch["C_REGS"],
                  P_REGS=launch["P_REGS"], A_REGS=launch["A_REGS"], AHEAD=launch["AHEAD"], NPROD=launch["NPROD"],
