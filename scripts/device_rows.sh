@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
 # The row-ring Gluon kernel (kernels/conv2d_gelu_gap_hopper.py, design "rows") on a Hopper GPU in one call: its
-# correctness screen against float64 and the portable kernel (benchmarks/dev/hopper_dev.py: every case, every dtype,
-# both modes), then headline timings of its variants beside the portable kernel and the first design's best (2p).
+# correctness screen against float64 and the portable kernel (benchmarks/dev/hopper_dev.py: every case, every dtype;
+# the first of CHECK_VARIANTS in both modes), then headline timings of VARIANTS beside the portable kernel.
 # $OUT gets the JSON files and logs; a short summary is printed last.
-# PROOF_S=N first runs the gpu tests of tests/test_hopper_kernel.py for at most N seconds (the fuzz proof over
+# PROOF_S=N then runs the gpu tests of tests/test_hopper_kernel.py for at most N seconds (the fuzz proof over
 # PROOF_PROFILE, default gpu, PROOF_EXAMPLES examples per launch and mode).
 #   DEADLINE_S=560 [PROOF_S=200] bash scripts/device_rows.sh
 set -u
