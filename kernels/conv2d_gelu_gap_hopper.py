@@ -28,6 +28,9 @@ from fusefuzz.harness.backend import BackendUnsupported
 from fusefuzz.kernels import conv2d_gelu_gap_fused as fused
 from fusefuzz.kernels.gelu import gelu_erf, gelu_poly5
 
+#: the mask MMA's (HUGE_W, HUGE_K) by x dtype (BIAS_MMA=2): a done pixel's pre-activation is bias - HUGE_K HUGE_W^2
+MASK_HUGE = {torch.float32: (2.0 ** 63, 1), torch.bfloat16: (2.0 ** 63, 1), torch.float16: (65504.0, 14)}
+
 try:  # Gluon: triton >= 3.5; absent or changed elsewhere -> the portable kernel only
     from triton.experimental import gluon
     from triton.experimental.gluon import language as gl
@@ -271,8 +274,8 @@ if gluon is not None:
         # overflows to -inf so 2^g = 0): HUGE = 2^126 at fp32 / bf16 (exact for |bias| < 2^125; far beyond, the
         # pooled fp32 sum of >= 128 pixels overflows anyway), 14 x 65504^2 ~ 6e10 at fp16 (any fp16 bias)
         if dt == gl.float16:
-            return 65504.0, 14
-        return 2.0 ** 63, 1
+            return MASK_HUGE[torch.float16]
+        return MASK_HUGE[torch.float32]
 
     @gluon.jit
     def _rows_tile(t, OH, OW):

@@ -9,8 +9,11 @@ import torch
 from fusefuzz.harness import backend
 
 backend.select()
+import triton  # noqa: E402
+import triton.language as tl  # noqa: E402
 from fusefuzz.kernels import conv2d_gelu_gap_fused as fused  # noqa: E402
 from fusefuzz.kernels import conv2d_gelu_gap_hopper as hopper  # noqa: E402
+from fusefuzz.kernels.gelu import gelu_erf, gelu_poly5  # noqa: E402
 
 
 @pytest.mark.parametrize("design", ["rows", "im2col"])
@@ -225,3 +228,40 @@ def test_where_the_hopper_kernel_applies_auto_dispatch_runs_it(monkeypatch):
     op.conv2d_gelu_gap(x, w, b)
     hop = dict(input_precision="tf32", deterministic=True, gelu=None)
     assert calls == [hop, dict(hop, deterministic=False), "portable"]
+
+
+@triton.jit
+def _gelus_of(z_ptr, o_ptr, n, EXACT: tl.constexpr, BLOCK: tl.constexpr):
+    offs = tl.arange(0, BLOCK)
+    z = tl.load(z_ptr + offs, mask=offs < n, other=0.0)
+    if EXACT:
+        g = gelu_erf(z)
+    else:
+        g = gelu_poly5(z)
+    tl.store(o_ptr + offs, g, mask=offs < n)
+
+
+def _gelu_kernel_code(z, exact):
+    import numpy as np
+
+    out = torch.empty_like(z)
+    with np.errstate(over="ignore"):  # g overflowing to -inf is the mechanism; an invalid operation is not
+        _gelus_of[(1,)](z, out, z.numel(), EXACT=exact, BLOCK=triton.next_power_of_2(z.numel()))
+    return out
+
+
+@pytest.mark.parametrize("exact", [False, True], ids=["poly5", "exact"])
+@pytest.mark.parametrize("dtype", [torch.float32, torch.bfloat16, torch.float16])
+def test_the_mask_mmas_pre_activation_makes_the_gelu_exactly_zero(dtype, exact):
+    # BIAS_MMA=2: a done pixel (x loaded as 0) comes out of the MMAs as fp32(bias - HUGE_K HUGE_W^2); both GELUs
+    # must give exactly 0 there (not NaN, not a tiny value) for every bias the claim covers: any fp16 bias, and
+    # |bias| < 2^125 at fp32 / bf16 (evaluated here in the interpreter's fp32, as the kernel code is written)
+    w_, k_ = hopper.MASK_HUGE[dtype]
+    big = torch.finfo(torch.float16).max if dtype == torch.float16 else 0.99 * 2.0 ** 125
+    bias = torch.tensor([0.0, 1.0, -1.0, 0.37, 3.0, -3.0, 1e4, -1e4, big, -big], dtype=torch.float64)
+    bias = bias.to(dtype).double()
+    z = (bias - k_ * w_ * w_).float()
+    got = _gelu_kernel_code(z, exact)
+    assert torch.equal(got, torch.zeros_like(got)), (z, got)
+    # the claim needs HUGE: a pre-activation only somewhat negative keeps a GELU that is not 0
+    assert (_gelu_kernel_code((bias - 5.0).float(), exact) != 0).any()
