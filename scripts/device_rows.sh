@@ -4,7 +4,8 @@
 # the first of CHECK_VARIANTS in both modes), then headline timings of VARIANTS beside the portable kernel.
 # $OUT gets the JSON files and logs; a short summary is printed last.
 # PROOF_S=N then runs the gpu tests of tests/test_hopper_kernel.py for at most N seconds (the fuzz proof over
-# PROOF_PROFILE, default gpu, PROOF_EXAMPLES examples per launch and mode).
+# PROOF_PROFILE, default gpu, PROOF_EXAMPLES examples per launch and mode; PROOF_K selects tests, e.g. "contract":
+# the variants test alone compiles 10 launches x 3 dtypes x 2 modes).
 #   DEADLINE_S=560 [PROOF_S=200] bash scripts/device_rows.sh
 set -u
 export PYTHONPATH=$PWD PYTHONUNBUFFERED=1
@@ -18,7 +19,8 @@ timeout -k 5 "${CHECK_S:-240}" python3 benchmarks/dev/hopper_dev.py --out "$OUT"
 echo "check rc=$? $(( $(date +%s) - t0 ))s" >> "$OUT/summary.txt"
 if [ "${PROOF_S:-0}" -gt 0 ]; then  # the gpu tests of the Hopper kernel: every launch against float64, the fuzz proof
   FUSEFUZZ_HOPPER_PROFILE=${PROOF_PROFILE:-gpu} FUSEFUZZ_HOPPER_EXAMPLES=${PROOF_EXAMPLES:-60} timeout -k 5 "$PROOF_S" \
-      python3 -m pytest -q -m gpu -p no:cacheprovider tests/test_hopper_kernel.py > "$OUT/proof.log" 2>&1
+      python3 -m pytest -q -m gpu -p no:cacheprovider ${PROOF_K:+-k "$PROOF_K"} tests/test_hopper_kernel.py \
+      > "$OUT/proof.log" 2>&1
   echo "proof rc=$? $(( $(date +%s) - t0 ))s: $(tail -n 1 "$OUT/proof.log")" >> "$OUT/summary.txt"
 fi
 left=$(( ${DEADLINE_S:-560} - ($(date +%s) - t0) - 15 ))
