@@ -307,6 +307,23 @@ if gluon is not None:
         return xs
 
     @gluon.jit
+    def _rows_lanes(x_ptr, DK: gl.constexpr):
+        # a producer thread's pixel and K lanes of a [128, DK] row chunk (16-byte vectors along K)
+        VEC: gl.constexpr = 128 // x_ptr.dtype.element_ty.primitive_bitwidth
+        LP: gl.constexpr = gl.BlockedLayout([1, VEC], [32, 1], [4, 1], [1, 0])
+        return gl.arange(0, 128, layout=gl.SliceLayout(1, LP)), gl.arange(0, DK, layout=gl.SliceLayout(0, LP))
+
+    @gluon.jit
+    def _rows_run(tw, t_begin, t_end, OH, q_run, KH: gl.constexpr, PID: gl.constexpr, NPROD: gl.constexpr):
+        # a run: this program's tiles in column block tw, output rows a..e; it reads input rows a .. e + KH - 1
+        # (n_rows), of which producer PID loads n_mine, the first at row a + d1
+        a = gl.maximum(t_begin, tw * OH) - tw * OH
+        e = gl.minimum(t_end - 1, tw * OH + OH - 1) - tw * OH
+        n_rows = e - a + KH
+        d1 = (PID + NPROD - q_run % NPROD) % NPROD
+        return a, e, n_rows, d1, (n_rows - d1 + NPROD - 1) // NPROD
+
+    @gluon.jit
     def _rows_produce(x_ptr, sched, strides, smem, bars, CIN: gl.constexpr, KH: gl.constexpr, KW: gl.constexpr,
                       NCR: gl.constexpr, SLOTS: gl.constexpr, DK: gl.constexpr, ROUND: gl.constexpr,
                       AHEAD: gl.constexpr, PID: gl.constexpr, NPROD: gl.constexpr, PROBE: gl.constexpr):
@@ -321,20 +338,13 @@ if gluon is not None:
         sxc, sxh, sxw = strides
         x_smem, w_smem, xb_smem = smem
         ready, empty = bars
-        VEC: gl.constexpr = 128 // x_ptr.dtype.element_ty.primitive_bitwidth
-        LP: gl.constexpr = gl.BlockedLayout([1, VEC], [32, 1], [4, 1], [1, 0])
-        offs_p = gl.arange(0, 128, layout=gl.SliceLayout(1, LP))
-        offs_k = gl.arange(0, DK, layout=gl.SliceLayout(0, LP))
+        offs_p, offs_k = _rows_lanes(x_ptr, DK)
         tw0 = t_begin // OH
         n_runs = ((t_end - 1) // OH - tw0 + 1) * (t_end > t_begin).to(gl.int32)
         q_run = t_begin * 0  # rows of this program's earlier runs (the consumers count them per tile)
         for run in range(n_runs):
             tw = tw0 + run
-            a = gl.maximum(t_begin, tw * OH) - tw * OH
-            e = gl.minimum(t_end - 1, tw * OH + OH - 1) - tw * OH
-            n_rows = e - a + KH
-            d1 = (PID + NPROD - q_run % NPROD) % NPROD  # this producer's first row of the run
-            n_mine = (n_rows - d1 + NPROD - 1) // NPROD
+            a, e, n_rows, d1, n_mine = _rows_run(tw, t_begin, t_end, OH, q_run, KH, PID, NPROD)
             if PROBE == 2:
                 n_load = n_mine * 0
             else:
@@ -435,20 +445,13 @@ if gluon is not None:
         sxc, sxh, sxw = strides
         x_smem, w_smem, xb_smem = smem
         ready, empty = bars
-        VEC: gl.constexpr = 128 // x_ptr.dtype.element_ty.primitive_bitwidth
-        LP: gl.constexpr = gl.BlockedLayout([1, VEC], [32, 1], [4, 1], [1, 0])
-        offs_p = gl.arange(0, 128, layout=gl.SliceLayout(1, LP))
-        offs_k = gl.arange(0, DK, layout=gl.SliceLayout(0, LP))
+        offs_p, offs_k = _rows_lanes(x_ptr, DK)
         tw0 = t_begin // OH
         n_runs = ((t_end - 1) // OH - tw0 + 1) * (t_end > t_begin).to(gl.int32)
         q_run = t_begin * 0
         for run in range(n_runs):
             tw = tw0 + run
-            a = gl.maximum(t_begin, tw * OH) - tw * OH
-            e = gl.minimum(t_end - 1, tw * OH + OH - 1) - tw * OH
-            n_rows = e - a + KH
-            d1 = (PID + NPROD - q_run % NPROD) % NPROD
-            n_mine = (n_rows - d1 + NPROD - 1) // NPROD
+            a, e, n_rows, d1, n_mine = _rows_run(tw, t_begin, t_end, OH, q_run, KH, PID, NPROD)
             last = a + n_rows - 1  # input rows a .. last: every clamped load stays inside the image
             ow0 = gl.minimum(tw * 128, OW - 128)
             p_first = tw * 128 - ow0
