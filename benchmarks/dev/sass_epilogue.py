@@ -10,7 +10,6 @@ import argparse
 import collections
 import os
 import re
-import subprocess
 import sys
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
@@ -24,6 +23,7 @@ import triton  # noqa: E402
 from triton.backends.compiler import GPUTarget  # noqa: E402
 
 from benchmarks.dev.epilogue_probe import _epilogue_probe  # noqa: E402
+from benchmarks.dev.sass_tools import cuobjdump  # noqa: E402
 
 
 def main(argv=None) -> int:
@@ -34,11 +34,7 @@ def main(argv=None) -> int:
         fn=_epilogue_probe, constexprs={"MODE": args.mode},
         signature={"out_ptr": "*fp32", "n_tiles": "i32", "tiles_per_prog": "i32", "MODE": "constexpr"})
     kernel = triton.compile(src, target=GPUTarget("cuda", 90, 32), options={"num_warps": 4})
-    cuobjdump = os.path.join(os.path.dirname(triton.__file__), "backends", "nvidia", "bin", "cuobjdump")
-    path = os.path.join(os.environ.get("TMPDIR", "/tmp"), "epilogue_probe.cubin")
-    with open(path, "wb") as f:
-        f.write(kernel.asm["cubin"])
-    sass = subprocess.run([cuobjdump, "-sass", path], capture_output=True, text=True, check=True).stdout
+    (sass,) = cuobjdump(kernel, "epilogue_probe", "-sass")
     ops = collections.Counter(re.findall(r"^\s+/\*[0-9a-f]+\*/\s+(?:@!?U?P\w+\s+)?([A-Z][A-Z0-9_.]+)", sass, re.M))
     print(f"triton {triton.__version__}, sm_90, mode {args.mode}: {sum(ops.values())} SASS instructions")
     for op, n in ops.most_common(12):

@@ -12,19 +12,16 @@ pixels. Static counts are not time, but a path that needs a quarter of the loads
 
 import argparse
 import collections
-import os
 import re
-import subprocess
-import sys
 
 import fusefuzz.harness.backend as _backend  # noqa: E402
 
 _backend._selected = "cuda"  # compile for the GPU even here
 
 import triton  # noqa: E402
-from triton.backends.compiler import GPUTarget  # noqa: E402
-
 from fusefuzz.kernels import conv2d_gelu_gap_fused as K  # noqa: E402
+from sass_tools import cuobjdump  # noqa: E402
+from triton.backends.compiler import GPUTarget  # noqa: E402
 
 B, C, O, H, W, KS = 128, 8, 64, 256, 256, 3
 NAMES = ["x_ptr", "wp_ptr", "koff_ptr", "b_ptr", "out_ptr", "C_OUT", "OH", "OW", "KT", "sxb", "sxc", "sxh", "sxw",
@@ -85,12 +82,7 @@ def compile_variant(path, dtype, sm, loads_first=True, num_warps=4, maxnreg=None
 
 
 def sass(kernel, tag):
-    cuobjdump = os.path.join(os.path.dirname(triton.__file__), "backends", "nvidia", "bin", "cuobjdump")
-    path = os.path.join(os.environ.get("TMPDIR", "/tmp"), f"fused_{tag}.cubin")
-    with open(path, "wb") as f:
-        f.write(kernel.asm["cubin"])
-    text = subprocess.run([cuobjdump, "-sass", path], capture_output=True, text=True, check=True).stdout
-    res = subprocess.run([cuobjdump, "-res-usage", path], capture_output=True, text=True, check=True).stdout
+    text, res = cuobjdump(kernel, f"fused_{tag}", "-sass", "-res-usage")
     m = re.search(r"REG:(\d+).*?SHARED:(\d+)", res)
     return text, (int(m.group(1)), int(m.group(2))) if m else (None, None)
 

@@ -13,9 +13,7 @@ overrides and prints both mixes side by side.
 
 import argparse
 import collections
-import os
 import re
-import subprocess
 import sys
 
 import fusefuzz.harness.backend as _backend  # noqa: E402
@@ -24,6 +22,7 @@ _backend._selected = "cuda"  # compile for the GPU even here: select() would pic
 
 import triton  # noqa: E402
 from fusefuzz.kernels import conv2d_gelu_gap_hopper as hopper  # noqa: E402
+from sass_tools import cuobjdump  # noqa: E402  (run as a script: benchmarks/dev is on sys.path)
 from triton.backends.compiler import GPUTarget  # noqa: E402
 
 _TYPES = {"float32": ("fp32", 4), "float16": ("fp16", 2), "bfloat16": ("bf16", 2)}
@@ -63,13 +62,7 @@ def compile_rows(dtype="float32", cin=8, kh=3, kw=3, cout=64, **over):
     src = GluonASTSource(fn=fn, signature=sig, constexprs=const, attrs=attrs)
     kernel = triton.compile(src, target=GPUTarget("cuda", 90, 32),
                             options={"num_warps": 4, "maxnreg": launch["maxnreg"]})
-    cuobjdump = os.path.join(os.path.dirname(triton.__file__), "backends", "nvidia", "bin", "cuobjdump")
-    path = os.path.join(os.environ.get("TMPDIR", "/tmp"), f"rows_{os.getpid()}.cubin")
-    with open(path, "wb") as f:
-        f.write(kernel.asm["cubin"])
-    sass = subprocess.run([cuobjdump, "-sass", path], capture_output=True, text=True, check=True).stdout
-    res = subprocess.run([cuobjdump, "-res-usage", path], capture_output=True, text=True, check=True).stdout
-    os.unlink(path)
+    sass, res = cuobjdump(kernel, "rows", "-sass", "-res-usage")
     return kernel, sass, res
 
 
